@@ -1,0 +1,59 @@
+from django.contrib.auth import authenticate
+from rest_framework import status
+from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.serializers import SignupSerializer, TokenRequestSerializer
+from accounts.services import SignupError, sign_up, username_for
+from stripedemo.errors import error_body, first_message
+
+
+class AuthRateThrottle(AnonRateThrottle):
+    """Per client address, for the endpoints that guess passwords or create accounts."""
+
+    scope = "auth"
+
+
+def _read_data(request):
+    try:
+        return request.data
+    except ParseError as error:
+        raise ValidationError({"non_field_errors": [str(error.detail)]}) from None
+
+
+class SignupView(APIView):
+    authentication_classes = []
+    throttle_classes = [AuthRateThrottle]
+
+    def post(self, request):
+        serializer = SignupSerializer(data=_read_data(request))
+        if not serializer.is_valid():
+            return Response(
+                error_body(first_message(serializer.errors)), status=status.HTTP_400_BAD_REQUEST
+            )
+        try:
+            sign_up(**serializer.validated_data)
+        except SignupError as error:
+            return Response(error_body(str(error)), status=status.HTTP_400_BAD_REQUEST)
+        return Response({"success": True}, status=status.HTTP_201_CREATED)
+
+
+class TokenView(APIView):
+    authentication_classes = []
+    throttle_classes = [AuthRateThrottle]
+
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=_read_data(request))
+        user = None
+        if serializer.is_valid():
+            user = authenticate(
+                request,
+                username=username_for(serializer.validated_data["username"]),
+                password=serializer.validated_data["password"],
+            )
+        if user is None:
+            return Response(error_body("authorization failure"), status=status.HTTP_400_BAD_REQUEST)
+        return Response({"token": str(AccessToken.for_user(user))})

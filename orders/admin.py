@@ -1,0 +1,49 @@
+from django.contrib import admin
+
+from orders.models import Order, PaymentAttempt, StripeEvent
+
+
+class PaymentAttemptInline(admin.TabularInline):
+    model = PaymentAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "kind", "status", "stripe_id", "idempotency_key", "failure_message"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Orders are read-only here: their state only changes through orders.services."""
+
+    list_display = ["id", "user", "product", "quantity", "amount", "currency", "status", "created"]
+    list_filter = ["status", "currency"]
+    search_fields = [
+        "user__email",
+        "user__username",
+        "stripe_charge_id",
+        "stripe_payment_intent_id",
+    ]
+    list_select_related = ["user", "product"]
+    inlines = [PaymentAttemptInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "order", "received"]
+    search_fields = ["event_id", "type"]
+    readonly_fields = ["event_id", "type", "order", "received"]
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,140 @@
+"""Orders, the attempts to pay them, and the records that make retries safe.
+
+An order's status only moves forward (see `services.transition`):
+
+    PENDING ──► PAID ──► REFUNDED
+       │          ▲
+       └─► FAILED ┘   (a later attempt on the same order succeeded)
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class OrderQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """A shopper's orders, newest first, with their products in the same query."""
+        return self.filter(user=user).select_related("product").order_by("-created", "-id")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        PAID = "PAID"
+        FAILED = "FAILED"
+        REFUNDED = "REFUNDED"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
+    )
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="orders")
+    quantity = models.PositiveSmallIntegerField()
+    # Fixed when the order is placed: price × quantity in the smallest currency unit.
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    # Saved before the refund is asked of Stripe, so that a retried refund is the same one.
+    refund_idempotency_key = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created", "-id"], name="order_user_newest"),
+            models.Index(fields=["status", "updated"], name="order_status_updated"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gte=1, quantity__lte=10), name="order_quantity_1_to_10"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Order {self.pk} ({self.status})"
+
+
+class PaymentAttempt(models.Model):
+    """One try at paying an order: a token charge or a PaymentIntent confirmation.
+
+    Saved with its Stripe idempotency key before Stripe is called, so that a retry of
+    the same attempt (the SDK's, or reconcile_orders') reuses the key and Stripe
+    repeats the first result instead of moving money again.
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge"
+        PAYMENT_INTENT = "payment_intent"
+
+    class Status(models.TextChoices):
+        STARTED = "started"  # saved, Stripe's answer not known yet
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+        REQUIRES_ACTION = "requires_action"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    # The token (tok_…) or PaymentMethod (pm_…) the attempt pays with; a repeat of the
+    # attempt must send Stripe exactly the same parameters.
+    payment_source = models.CharField(max_length=255)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
+    stripe_id = models.CharField(max_length=255, blank=True)
+    failure_code = models.CharField(max_length=100, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="attempt_number_per_order"),
+        ]
+
+    def __str__(self):
+        return f"Attempt {self.number} of order {self.order_id} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """A client's Idempotency-Key on POST /api/order/, unique per user.
+
+    The unique constraint, not a check in memory, makes a second request with the same
+    key wait for or replay the first one, across workers and machines.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+
+    def __str__(self):
+        return f"Idempotency-Key {self.key!r} of user {self.user_id}"
+
+
+class StripeEvent(models.Model):
+    """A webhook event already processed; its id is unique so it is processed once."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    received = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.type} {self.event_id}"

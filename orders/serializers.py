@@ -1,0 +1,54 @@
+from django.conf import settings
+from rest_framework import serializers
+
+from catalog.models import Product
+from catalog.serializers import ProductSerializer
+from orders.models import Order
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    product = ProductSerializer(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "product",
+            "quantity",
+            "amount",
+            "currency",
+            "status",
+            "created",
+            "failure_message",
+        ]
+        read_only_fields = fields
+
+
+class PlaceOrderSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(
+        queryset=Product.objects.active(),
+        error_messages={
+            "required": "product is required.",
+            "null": "product is required.",
+            "does_not_exist": "Product {pk_value} does not exist or is not for sale.",
+            "incorrect_type": "product must be a product id (a whole number).",
+        },
+    )
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=settings.ORDER_MAX_QUANTITY,
+        default=1,
+        error_messages={
+            "invalid": "quantity must be a whole number.",
+            "min_value": "quantity must be at least {min_value}.",
+            "max_value": "quantity must be at most {max_value}.",
+        },
+    )
+    token = serializers.CharField(
+        max_length=255,
+        error_messages={
+            "required": "token is required (a Stripe token such as tok_visa).",
+            "blank": "token is required (a Stripe token such as tok_visa).",
+            "null": "token is required (a Stripe token such as tok_visa).",
+        },
+    )

@@ -1,0 +1,79 @@
+"""Request ids, one access-log line per request, and JSON for errors Django raises itself."""
+
+import logging
+import re
+import time
+import uuid
+from http import HTTPStatus
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+
+from stripedemo.errors import error_response
+from stripedemo.logging import set_request_id
+
+access_log = logging.getLogger("stripedemo.access")
+error_log = logging.getLogger("stripedemo.errors")
+
+# A request id from the load balancer or the client is kept if it looks like one.
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-Id", "")
+        request.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+        set_request_id(request.request_id)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-Id"] = request.request_id
+            access_log.info(
+                "method=%s path=%s status=%s duration_ms=%d",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
+            return response
+        finally:
+            set_request_id("-")
+
+
+class JsonErrorsMiddleware:
+    """Errors raised outside DRF's views still answer JSON, never an HTML debug page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # DRF's parsers read the stream directly, past Django's own body-size check.
+        if _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return error_response("The request body is too large.", status=413)
+        response = self.get_response(request)
+        # Django's own 404/400 pages (its debug pages included) are HTML; the API's are not.
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            return error_response(
+                HTTPStatus(response.status_code).phrase + ".", status=response.status_code
+            )
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return error_response("The request body is too large.", status=413)
+        error_log.exception("unhandled error method=%s path=%s", request.method, request.path)
+        return error_response("Internal server error.", status=500)
+
+
+def _declared_length(request):
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0

@@ -1,0 +1,265 @@
+"""Settings for the Stripe Demo shop.
+
+Everything comes from environment variables (12-factor). The defaults run the shop
+locally with nothing else installed: SQLite, debug on, and the devstripe stand-in.
+With DJANGO_DEBUG off, start-up refuses to go on without what production needs and
+names the missing variable.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from stripedemo.env import env, env_bool, env_int, env_list
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+
+def required_in_production(name, local_default):
+    value = env(name)
+    if value:
+        return value
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} must be set when DJANGO_DEBUG is off (see README, 'Deploying to AWS')."
+        )
+    return local_default
+
+
+SECRET_KEY = required_in_production(
+    "DJANGO_SECRET_KEY", "django-insecure-local-development-only-not-for-production"
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "accounts",
+    "catalog",
+    "orders",
+]
+
+MIDDLEWARE = [
+    "stripedemo.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "stripedemo.middleware.JsonErrorsMiddleware",
+]
+
+ROOT_URLCONF = "stripedemo.urls"
+WSGI_APPLICATION = "stripedemo.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# Database: DATABASE_URL, else the RDS_* variables Elastic Beanstalk sets for an
+# attached RDS instance, else a local SQLite file.
+def database_url():
+    if env("DATABASE_URL"):
+        return env("DATABASE_URL")
+    if env("RDS_HOSTNAME"):
+        missing = [
+            name for name in ("RDS_DB_NAME", "RDS_USERNAME", "RDS_PASSWORD") if not env(name)
+        ]
+        if missing:
+            raise ImproperlyConfigured(f"RDS_HOSTNAME is set but {', '.join(missing)} is not.")
+        from urllib.parse import quote
+
+        return "mysql://{user}:{password}@{host}:{port}/{name}".format(
+            user=quote(env("RDS_USERNAME"), safe=""),
+            password=quote(env("RDS_PASSWORD"), safe=""),
+            host=env("RDS_HOSTNAME"),
+            port=env("RDS_PORT", "3306"),
+            name=env("RDS_DB_NAME"),
+        )
+    return f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        database_url(), conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "charset": "utf8mb4",
+            "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+            "isolation_level": "read committed",
+        }
+    )
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several threads (gunicorn gthread, the live test server) write to one file:
+    # wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not DEBUG
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# The single-page front end (frontend/, plain files) is served at the site root by
+# WhiteNoise, index.html at /; its config.js is generated from these settings.
+FRONTEND_DIR = BASE_DIR / "frontend"
+WHITENOISE_ROOT = FRONTEND_DIR
+WHITENOISE_INDEX_FILE = True
+
+# Request bodies: the API's are tiny; anything larger is refused with a JSON 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 256 * 1024)
+
+# Cross-origin access for the front end hosted on S3 (comma list of origins).
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-none-match",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id"]
+CORS_URLS_REGEX = r"^/api/.*$"
+
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": env("REDIS_URL"),
+        }
+        if env("REDIS_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "stripedemo.errors.json_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": env("THROTTLE_AUTH_RATE", "20/min"),
+    },
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
+        "rest_framework.renderers.BrowsableAPIRenderer"
+    )
+    REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] += [
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ]
+
+SIMPLE_JWT = {
+    # The original clients send "Authorization: JWT <token>"; Bearer is the common form.
+    "AUTH_HEADER_TYPES": ("JWT", "Bearer"),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_TOKEN_MINUTES", 60)),
+    "SIGNING_KEY": SECRET_KEY,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+# Stripe. With no STRIPE_SECRET_KEY in debug, the shop talks to the devstripe stand-in
+# (started by scripts/start); STRIPE_API_BASE only changes where the SDK sends requests.
+STRIPE_API_BASE = env("STRIPE_API_BASE")
+STRIPE_SECRET_KEY = required_in_production("STRIPE_SECRET_KEY", "sk_test_devstripe")
+STRIPE_PUBLISHABLE_KEY = required_in_production("STRIPE_PUBLISHABLE_KEY", "pk_test_devstripe")
+STRIPE_WEBHOOK_SECRET = required_in_production("STRIPE_WEBHOOK_SECRET", "whsec_devstripe")
+STRIPE_CURRENCY = env("STRIPE_CURRENCY", "usd").lower()
+STRIPE_JS_URL = env(
+    "STRIPE_JS_URL",
+    f"{STRIPE_API_BASE.rstrip('/')}/v3/" if STRIPE_API_BASE else "https://js.stripe.com/v3/",
+)
+# Seconds before a Stripe call is abandoned, and how often the SDK retries it (with the
+# same idempotency key) after a connection error, a 409 or a 5xx.
+STRIPE_TIMEOUT = float(env("STRIPE_TIMEOUT", "20"))
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+
+# Public base URL of the API as the browser sees it; empty means "same origin".
+FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
+
+ORDER_MAX_QUANTITY = 10
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "stripedemo.logging.RequestIdFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,93 @@
+"""Fixtures shared by every test: a live devstripe, shoppers, products and API clients.
+
+The shop talks to devstripe over real HTTP through the official stripe SDK, exactly as
+it talks to Stripe: the tests only point STRIPE_API_BASE at it.
+"""
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.services import sign_up
+from catalog.models import Product
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttling counts live in the cache; each test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(scope="session")
+def devstripe_process():
+    from devstripe.testing import DevStripeProcess
+
+    with DevStripeProcess() as process:
+        yield process
+
+
+@pytest.fixture
+def devstripe(devstripe_process, settings):
+    """devstripe with nothing in it, and the shop pointed at it."""
+    devstripe_process.reset()
+    devstripe_process.configure(latency_ms=0, webhook_url="", webhook_secret="")
+    settings.STRIPE_API_BASE = devstripe_process.url
+    settings.STRIPE_SECRET_KEY = devstripe_process.secret_key
+    settings.STRIPE_PUBLISHABLE_KEY = devstripe_process.publishable_key
+    # Keep failing tests quick; the SDK still retries, with the same idempotency key.
+    settings.STRIPE_TIMEOUT = 5
+    yield devstripe_process
+
+
+@pytest.fixture
+def make_user(db):
+    def make(email="shopper@example.com", password=PASSWORD, first_name="Sam", last_name="Shopper"):
+        return sign_up(first_name=first_name, last_name=last_name, email=email, password=password)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+@pytest.fixture
+def make_product(db):
+    def make(name="Demo Mug", price="12.50", currency="usd", active=True, **fields):
+        return Product.objects.create(
+            name=name, price=Decimal(price), currency=currency, active=active, **fields
+        )
+
+    return make
+
+
+@pytest.fixture
+def product(make_product):
+    return make_product(
+        name="Idempotent T-shirt", price="19.99", image_url="/static/catalog/products/tshirt.svg"
+    )
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def token_for(user):
+    return str(AccessToken.for_user(user))
+
+
+@pytest.fixture
+def shopper_api(user):
+    """An API client logged in as `user`, the way the original clients send the token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"JWT {token_for(user)}")
+    return client
