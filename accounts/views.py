@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework import status
 from rest_framework.exceptions import ParseError, ValidationError
@@ -6,6 +7,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts import schema as docs
 from accounts.serializers import SignupSerializer, TokenRequestSerializer
 from accounts.services import SignupError, sign_up, username_for
 from stripedemo.errors import error_body, first_message
@@ -15,6 +17,10 @@ class AuthRateThrottle(AnonRateThrottle):
     """Per client address, for the endpoints that guess passwords or create accounts."""
 
     scope = "auth"
+
+    def get_rate(self):
+        # Read at request time, so that the limit is a plain setting (and testable).
+        return settings.AUTH_THROTTLE_RATE
 
 
 def _read_data(request):
@@ -28,6 +34,7 @@ class SignupView(APIView):
     authentication_classes = []
     throttle_classes = [AuthRateThrottle]
 
+    @docs.sign_up
     def post(self, request):
         serializer = SignupSerializer(data=_read_data(request))
         if not serializer.is_valid():
@@ -45,6 +52,7 @@ class TokenView(APIView):
     authentication_classes = []
     throttle_classes = [AuthRateThrottle]
 
+    @docs.obtain_token
     def post(self, request):
         serializer = TokenRequestSerializer(data=_read_data(request))
         user = None

@@ -1,5 +1,6 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from orders import payments, services
 from orders.models import Order, PaymentAttempt, StripeEvent
 
 
@@ -28,6 +29,17 @@ class OrderAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["user", "product"]
     inlines = [PaymentAttemptInline]
+    actions = ["refund"]
+
+    @admin.action(description="Refund selected paid orders through Stripe")
+    def refund(self, request, queryset):
+        for order in queryset:
+            try:
+                services.refund_order(order)
+            except (services.OrderError, payments.PaymentError) as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(request, f"Order {order.pk} refunded.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

@@ -21,11 +21,13 @@ class PaymentError(Exception):
 
     http_status = 503
 
-    def __init__(self, message, code="", stripe_id=""):
+    def __init__(self, message, code="", stripe_id="", payment_intent_id=""):
         super().__init__(message)
         self.message = message
         self.code = code or ""
+        # The charge (or PaymentIntent) Stripe named in its error, if any.
         self.stripe_id = stripe_id or ""
+        self.payment_intent_id = payment_intent_id or ""
 
 
 class CardDeclined(PaymentError):
@@ -90,7 +92,7 @@ def _call(operation, *args, **kwargs):
         raise CardDeclined(
             error.user_message or "Your card was declined.",
             code=error.code,
-            stripe_id=_error_object_id(error),
+            **_error_object_ids(error),
         ) from None
     except (stripe.AuthenticationError, stripe.PermissionError) as error:
         log.critical("Stripe refused our API key: %s", type(error).__name__)
@@ -104,7 +106,7 @@ def _call(operation, *args, **kwargs):
         raise PaymentRejected(
             error.user_message or "The payment request was refused.",
             code=error.code,
-            stripe_id=_error_object_id(error),
+            **_error_object_ids(error),
         ) from None
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
         log.warning("Stripe unavailable: %s", type(error).__name__)
@@ -116,12 +118,14 @@ def _call(operation, *args, **kwargs):
         raise PaymentUnavailable("The payment could not be confirmed yet.") from None
 
 
-def _error_object_id(error):
-    """The charge or PaymentIntent a card error refers to, if Stripe named one."""
-    body = error.json_body or {}
-    details = body.get("error", {})
+def _error_object_ids(error):
+    """The charge and PaymentIntent an error refers to, where Stripe named them."""
+    details = (error.json_body or {}).get("error", {})
     intent = details.get("payment_intent") or {}
-    return details.get("charge") or (intent.get("id") if isinstance(intent, dict) else "")
+    return {
+        "stripe_id": details.get("charge") or "",
+        "payment_intent_id": intent.get("id", "") if isinstance(intent, dict) else "",
+    }
 
 
 def create_charge(*, amount, currency, source, order_id, description, idempotency_key):
@@ -136,6 +140,54 @@ def create_charge(*, amount, currency, source, order_id, description, idempotenc
         },
         {"idempotency_key": idempotency_key},
     )
+
+
+def create_payment_intent(
+    *, amount, currency, payment_method, order_id, description, idempotency_key
+):
+    """Create and confirm a PaymentIntent in one call (server-side confirmation).
+
+    Limited to cards with payment_method_types: the pop-up only takes cards, and on
+    current API versions a PaymentIntent left to automatic payment methods may not be
+    confirmed without a return_url (some methods redirect). Cards never redirect away
+    from the page here: a 3-D Secure challenge comes back as `requires_action` and
+    Stripe.js's handleNextAction shows it in the page.
+    """
+    return _call(
+        _client().v1.payment_intents.create,
+        {
+            "amount": amount,
+            "currency": currency,
+            "payment_method": payment_method,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "description": description,
+            "metadata": {"order_id": str(order_id)},
+        },
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def confirm_payment_intent(payment_intent_id, *, payment_method, idempotency_key):
+    """Confirm an existing PaymentIntent again, with another card (a new attempt)."""
+    return _call(
+        _client().v1.payment_intents.confirm,
+        payment_intent_id,
+        {"payment_method": payment_method},
+        {"idempotency_key": idempotency_key},
+    )
+
+
+def retrieve_payment_intent(payment_intent_id):
+    return _call(_client().v1.payment_intents.retrieve, payment_intent_id)
+
+
+def find_payment_intents_for_order(order_id):
+    result = _call(
+        _client().v1.payment_intents.search,
+        {"query": f"metadata['order_id']:'{int(order_id)}'"},
+    )
+    return result["data"]
 
 
 def find_charges_for_order(order_id):

@@ -44,11 +44,29 @@ class PlaceOrderSerializer(serializers.Serializer):
             "max_value": "quantity must be at most {max_value}.",
         },
     )
-    token = serializers.CharField(
+    # Exactly one of the two: a Stripe.js token (Charges API, the original flow) or a
+    # PaymentMethod (PaymentIntents, which can ask for 3-D Secure).
+    token = serializers.CharField(max_length=255, required=False)
+    payment_method = serializers.CharField(max_length=255, required=False)
+
+    def validate(self, data):
+        if bool(data.get("token")) == bool(data.get("payment_method")):
+            message = (
+                "Send either token (a Stripe token such as tok_visa) or payment_method "
+                "(a PaymentMethod such as pm_card_visa), not both."
+                if data.get("token")
+                else "token is required (a Stripe token such as tok_visa), "
+                "or payment_method (a PaymentMethod such as pm_card_visa)."
+            )
+            raise serializers.ValidationError({"token": [message]})
+        return data
+
+
+class PayAgainSerializer(serializers.Serializer):
+    payment_method = serializers.CharField(
         max_length=255,
         error_messages={
-            "required": "token is required (a Stripe token such as tok_visa).",
-            "blank": "token is required (a Stripe token such as tok_visa).",
-            "null": "token is required (a Stripe token such as tok_visa).",
+            "required": "payment_method is required (a PaymentMethod such as pm_card_visa).",
+            "blank": "payment_method is required (a PaymentMethod such as pm_card_visa).",
         },
     )

@@ -1,6 +1,6 @@
 """Create or drop a MySQL/MariaDB database (and its test_ twin) for a test run.
 
-    python scripts/mysql_database.py create|drop mysql://user:password@host:port/name
+python scripts/mysql_database.py create|drop mysql://user:password@host:port/name
 """
 
 import sys
@@ -31,9 +31,7 @@ def main(action, url):
     for database in (name, f"test_{name}"):
         cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
     if action == "create":
-        cursor.execute(
-            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-        )
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     connection.close()
 
 

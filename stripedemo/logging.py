@@ -18,3 +18,11 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record):
         record.request_id = get_request_id()
         return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """Keeps a record on one line, traceback included (newlines escaped as \\n), so that
+    each event is one line on stdout and one event in CloudWatch Logs."""
+
+    def format(self, record):
+        return super().format(record).replace("\r", "").replace("\n", "\\n")

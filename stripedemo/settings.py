@@ -35,6 +35,21 @@ SECRET_KEY = required_in_production(
 )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
+# HTTPS behind Elastic Beanstalk's load balancer, on by default in production. The load
+# balancer ends TLS and always sets X-Forwarded-Proto (instances are reachable only
+# through it); the health check (plain HTTP, the instance IP as Host) is answered by
+# stripedemo.health before the redirect and host validation, and is exempt here too.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", not DEBUG) else None
+)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -54,6 +69,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stripedemo.middleware.RequestIdMiddleware",
+    # Answers GET /api/health/ before host validation and the HTTPS redirect: the load
+    # balancer's health checker sends the instance's private IP as Host, over plain HTTP.
+    "stripedemo.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -119,6 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
             "charset": "utf8mb4",
             "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
             "isolation_level": "read committed",
+            # Fail fast when the database is unreachable (the health check answers 503
+            # within the load balancer's timeout instead of hanging on TCP).
+            "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5),
         }
     )
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
@@ -129,6 +150,12 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests start the shop as a real server process too: their database must be a file
+    # that process can open, not SQLite's private in-memory database.
+    _sqlite_file = Path(DATABASES["default"]["NAME"])
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(_sqlite_file.with_name(f"test_{_sqlite_file.name}"))
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -145,7 +172,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -178,6 +205,11 @@ CORS_ALLOW_HEADERS = [
 CORS_EXPOSE_HEADERS = ["etag", "retry-after", "x-request-id"]
 CORS_URLS_REGEX = r"^/api/.*$"
 
+# The cache holds the throttling counts. With several instances behind the load
+# balancer it must be shared: Redis (REDIS_URL) or the database (DATABASE_CACHE=true,
+# table created by `manage.py createcachetable` on deploy); else each process counts alone.
+if env("REDIS_URL") and env_bool("DATABASE_CACHE", False):
+    raise ImproperlyConfigured("Set REDIS_URL or DATABASE_CACHE, not both.")
 CACHES = {
     "default": (
         {
@@ -185,6 +217,11 @@ CACHES = {
             "LOCATION": env("REDIS_URL"),
         }
         if env("REDIS_URL")
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+        if env_bool("DATABASE_CACHE", False)
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
@@ -199,10 +236,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "stripedemo.errors.json_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {
-        "auth": env("THROTTLE_AUTH_RATE", "20/min"),
-    },
+    # Behind Elastic Beanstalk the client address is the one the load balancer appends to
+    # X-Forwarded-For, before nginx on the instance appends the balancer's own: 2 proxies
+    # (TRUSTED_PROXY_COUNT=2, set by .ebextensions/01-options.config).
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", None),
 }
+# Sign-ups and logins per client address (DRF throttling, counted in the cache).
+AUTH_THROTTLE_RATE = env("THROTTLE_AUTH_RATE", "20/min")
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
         "rest_framework.renderers.BrowsableAPIRenderer"
@@ -211,6 +251,49 @@ if DEBUG:
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ]
+
+# The OpenAPI description (drf-spectacular), served at /api/schema/ and shown at
+# /api/docs/ with Swagger UI from the drf-spectacular-sidecar package (no CDN). It must
+# not depend on the environment: docs/openapi.yaml is generated from it and compared.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stripe Demo shop API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Sign up, log in, browse the catalog and buy with a card paid through Stripe.\n\n"
+        "Log in with `POST /api/api-token-auth/` and send the token as "
+        "`Authorization: JWT <token>` (or `Bearer <token>`). Amounts are integers in the "
+        "currency's smallest unit (cents); prices are decimal strings. Every error is "
+        'JSON: `{"success": false, "error": "<sentence>", "detail": "<same>"}`, with '
+        '`"fields"` for invalid input. In Stripe test mode (and with devstripe) pay with '
+        "test tokens such as `tok_visa` or payment methods such as `pm_card_visa`."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True},
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The API takes and answers JSON; the forms of the debug-only browsable API are not
+    # part of it.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        # The constant `success: true` / `success: false` of the envelopes.
+        "TrueEnum": [(True, True)],
+        "FalseEnum": [(False, False)],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "stripedemo.schema.add_plain_django_views",
+    ],
+    "TAGS": [
+        {"name": "accounts", "description": "Sign up and log in."},
+        {"name": "catalog", "description": "The products for sale."},
+        {"name": "orders", "description": "Buying, and your orders."},
+        {"name": "stripe", "description": "Stripe's webhook."},
+        {"name": "health", "description": "For the load balancer."},
+    ],
+}
 
 SIMPLE_JWT = {
     # The original clients send "Authorization: JWT <token>"; Bearer is the common form.
@@ -247,6 +330,7 @@ LOGGING = {
     "filters": {"request_id": {"()": "stripedemo.logging.RequestIdFilter"}},
     "formatters": {
         "line": {
+            "class": "stripedemo.logging.OneLineFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
         },
     },

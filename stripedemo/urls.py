@@ -1,12 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from stripedemo import views
+from stripedemo import health, views
 
 api_patterns = [
+    # Also answered by stripedemo.health.HealthCheckMiddleware, before host validation.
+    path("health/", health.health, name="health"),
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("orders.urls")),
+    # The OpenAPI description (YAML; ?format=json for JSON) and a page to try it.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
 
 urlpatterns = [

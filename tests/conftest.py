@@ -7,12 +7,14 @@ it talks to Stripe: the tests only point STRIPE_API_BASE at it.
 from decimal import Decimal
 
 import pytest
+import stripe
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import sign_up
 from catalog.models import Product
+from tests.servers import WEBHOOK_SECRET, shop_server
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -91,3 +93,33 @@ def shopper_api(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"JWT {token_for(user)}")
     return client
+
+
+@pytest.fixture(scope="session")
+def shop_url(django_db_setup, devstripe_process):
+    """The shop served by gunicorn (as in production), on the test database.
+
+    Tests that use it need `transactional_db`, so that what they create is committed
+    and visible to the server process.
+    """
+    with shop_server(devstripe_process) as url:
+        yield url
+
+
+@pytest.fixture
+def webhooks_to(devstripe, settings):
+    """Have devstripe deliver signed webhooks to a shop at the given base URL."""
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+
+    def point(base_url):
+        devstripe.configure(
+            webhook_url=f"{base_url}/api/stripe/webhook/", webhook_secret=WEBHOOK_SECRET
+        )
+
+    return point
+
+
+def charges_at(devstripe):
+    """Every charge devstripe holds, read back through the official SDK as Stripe's own."""
+    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
+    return [charge.to_dict() for charge in client.v1.charges.list({"limit": 100}).data]

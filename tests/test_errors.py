@@ -19,9 +19,7 @@ def test_an_unknown_api_url_is_a_json_404(api, settings, debug):
 def test_an_oversized_body_is_refused_with_json_413(shopper_api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
 
-    response = shopper_api.post(
-        "/api/order/", {"product": 1, "token": "x" * 5000}, format="json"
-    )
+    response = shopper_api.post("/api/order/", {"product": 1, "token": "x" * 5000}, format="json")
 
     assert response.status_code == 413
     assert response.json()["error"] == "The request body is too large."

@@ -11,7 +11,9 @@ FAILURE = {"success": False, "error": "authorization failure", "detail": "author
 
 
 def test_right_email_and_password_get_a_jwt(api, user):
-    response = api.post(TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json")
+    response = api.post(
+        TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 200
     assert set(response.json()) == {"token"}
@@ -19,7 +21,9 @@ def test_right_email_and_password_get_a_jwt(api, user):
 
 
 def test_the_email_is_matched_whatever_its_case(api, user):
-    response = api.post(TOKEN, {"username": "Shopper@EXAMPLE.com", "password": PASSWORD}, format="json")
+    response = api.post(
+        TOKEN, {"username": "Shopper@EXAMPLE.com", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 200
 
@@ -44,14 +48,18 @@ def test_anything_else_is_an_authorization_failure(api, user, body):
 
 @pytest.mark.parametrize("scheme", ["JWT", "Bearer"])
 def test_both_header_forms_authenticate(api, user, scheme):
-    token = api.post(TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json")
+    token = api.post(
+        TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json"
+    )
     api.credentials(HTTP_AUTHORIZATION=f"{scheme} {token.json()['token']}")
 
     assert api.get("/api/order/").status_code == 200
 
 
 def test_a_tampered_token_is_refused_with_json(api, user):
-    token = api.post(TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json")
+    token = api.post(
+        TOKEN, {"username": "shopper@example.com", "password": PASSWORD}, format="json"
+    )
     header, payload, signature = token.json()["token"].split(".")
     api.credentials(HTTP_AUTHORIZATION=f"JWT {header}.{payload}.{signature[::-1]}")
 

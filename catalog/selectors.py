@@ -1,0 +1,75 @@
+"""Reading the catalog cheaply: its version (for ETags) and its JSON, cached.
+
+Most of the shop's traffic is catalog reads, and serializing every product on every
+request would be most of their cost. So the catalog has a version, one aggregate query
+over the active products (how many, the newest id, the latest change); the ETag is
+derived from it before anything is serialized, a client that sends it back gets a 304,
+and the list, serialized and rendered to JSON once, is cached under it. Any save of a product (the admin, `seed_products`)
+moves `updated` and so changes the version; adding, deleting or retiring one changes the
+count. A bulk `QuerySet.update()` that leaves `updated` alone would not be noticed: set
+`updated=timezone.now()` in such an update too.
+"""
+
+import functools
+import hashlib
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Max
+from rest_framework.renderers import JSONRenderer
+
+from catalog.models import Product
+from catalog.serializers import ProductSerializer
+
+# Part of every ETag: change it (or the serializer's fields) and clients' cached copies
+# are no longer valid, even if no product changed.
+REPRESENTATION = "catalog-v1:" + ",".join(ProductSerializer.Meta.fields)
+# Entries are keyed by version, so a stale one is never served; this only bounds memory.
+CACHE_SECONDS = 600
+
+
+@functools.cache
+def _version_query():
+    """The version query, compiled by the ORM once: building it costs more than running it."""
+    queryset = (
+        Product.objects.active()
+        .order_by()
+        .values("active")  # one group: every row is active
+        .annotate(count=Count("id"), newest=Max("id"), changed=Max("updated"))
+        .values_list("count", "newest", "changed")
+    )
+    return queryset.query.sql_with_params()
+
+
+def catalog_version():
+    """A string that changes whenever the active catalog may have changed."""
+    sql, params = _version_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return ":".join(map(str, row or (0, None, None)))
+
+
+def catalog_etag(request):
+    """The catalog's strong ETag (quoted) for this request.
+
+    Image URLs are absolute on the host the request came to, so the host and scheme are
+    part of the representation, and of the ETag.
+    """
+    seed = f"{REPRESENTATION}|{request.build_absolute_uri('/')}|{catalog_version()}"
+    return '"' + hashlib.blake2b(seed.encode(), digest_size=16).hexdigest() + '"'
+
+
+def catalog_json(request, etag):
+    """The active catalog for `etag` as JSON bytes, from the cache or serialized once.
+
+    The bytes are exactly what DRF's JSONRenderer makes of the serialized list.
+    """
+    key = "catalog:json:" + etag.strip('"')
+    body = cache.get(key)
+    if body is None:
+        products = Product.objects.active()
+        data = ProductSerializer(products, many=True, context={"request": request}).data
+        body = JSONRenderer().render(data)
+        cache.set(key, body, CACHE_SECONDS)
+    return body

@@ -1,0 +1,375 @@
+"""Tokens, payment methods, charges and refunds."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import cards
+from .cards import Card, Decline
+from .core import (
+    Ctx,
+    amount_and_currency,
+    emit,
+    fail,
+    list_page,
+    money,
+    new_id,
+    now,
+    optional_str,
+    search,
+)
+from .errors import ParamError, StripeError, missing
+from .params import metadata, one_of, positive_int, require, to_bool
+
+# -- tokens, cards and payment methods --------------------------------------
+
+
+def create_token(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("card") is None:
+        raise ParamError(
+            "You must supply either a card, customer, PII data, bank account, or account "
+            "legal entity to create a token."
+        )
+    card = cards.parse_card(params["card"])
+    token_id = new_id("tok")
+    token = {
+        "id": token_id,
+        "object": "token",
+        "card": cards.card_object(new_id("card"), card, "unchecked" if card.cvc else None),
+        "client_ip": ctx.client_ip,
+        "created": now(),
+        "livemode": False,
+        "type": "card",
+        "used": False,
+    }
+    ctx.store.cards[token_id] = card
+    return ctx.store.add(token)
+
+
+def retrieve_token(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
+    return ctx.store.get(id, "token") or fail(missing("token", id))
+
+
+def _spend_token(ctx: Ctx, token_id: str, param: str) -> tuple[Card, dict[str, Any]]:
+    """A token's card, consuming the token: Stripe tokens are single-use."""
+    if token_id in cards.MAGIC_TOKENS:  # reusable, like in Stripe's test mode
+        card = cards.magic_card(cards.MAGIC_TOKENS[token_id])
+        return card, cards.card_object(new_id("card"), card, None)
+    token = ctx.store.get(token_id, "token")
+    if token is None:
+        raise missing("token", token_id, param=param, status=400)
+    if token["used"]:
+        raise StripeError(
+            f"You cannot use a Stripe token more than once: {token_id}.",
+            code="token_already_used",
+            param=param,
+        )
+    token["used"] = True
+    return ctx.store.cards[token_id], copy.deepcopy(token["card"])
+
+
+def _billing_details(raw: Any) -> dict[str, Any]:
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ParamError("Invalid object", param="billing_details")
+    address = raw.get("address") or {}
+    if not isinstance(address, dict):
+        raise ParamError("Invalid object", param="billing_details[address]")
+    keys = ("city", "country", "line1", "line2", "postal_code", "state")
+    return {
+        "address": {k: address.get(k) or None for k in keys},
+        "email": raw.get("email") or None,
+        "name": raw.get("name") or None,
+        "phone": raw.get("phone") or None,
+        "tax_id": None,
+    }
+
+
+def _new_payment_method(
+    ctx: Ctx, card: Card, billing: dict[str, Any] | None = None, meta: dict | None = None
+) -> dict[str, Any]:
+    pm = {
+        "id": new_id("pm"),
+        "object": "payment_method",
+        "allow_redisplay": "unspecified",
+        "billing_details": billing or _billing_details(None),
+        "card": cards.payment_method_card(card),
+        "created": now(),
+        "customer": None,
+        "livemode": False,
+        "metadata": meta or {},
+        "type": "card",
+    }
+    ctx.store.cards[pm["id"]] = card
+    return ctx.store.add(pm)
+
+
+def create_payment_method(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    pm_type = require(params, "type")
+    if pm_type != "card":
+        raise ParamError(
+            f"devstripe supports only PaymentMethods of type `card`, not `{pm_type}`.",
+            param="type",
+        )
+    raw = params.get("card")
+    if not isinstance(raw, dict):
+        raise ParamError("Missing required param: card.", code="parameter_missing", param="card")
+    billing = _billing_details(params.get("billing_details"))
+    meta = metadata(params.get("metadata"))
+    if raw.get("token"):
+        card, _ = _spend_token(ctx, raw["token"], "card[token]")
+    else:
+        card = cards.parse_card(raw)
+    return _new_payment_method(ctx, card, billing, meta)
+
+
+def payment_method(ctx: Ctx, pm_id: Any, param: str = "payment_method") -> dict[str, Any]:
+    """An existing PaymentMethod, or a fresh one for a magic id like pm_card_visa."""
+    if pm_id in cards.MAGIC_PAYMENT_METHODS:
+        return _new_payment_method(ctx, cards.magic_card(cards.MAGIC_PAYMENT_METHODS[pm_id]))
+    return ctx.store.get(pm_id, "payment_method") or fail(
+        missing("PaymentMethod", str(pm_id), param=param, status=400)
+    )
+
+
+def retrieve_payment_method(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
+    if id in cards.MAGIC_PAYMENT_METHODS:
+        return payment_method(ctx, id)
+    return ctx.store.get(id, "payment_method") or fail(missing("PaymentMethod", id))
+
+
+# -- charges ----------------------------------------------------------------
+
+
+def declined(decline: Decline, **extra: Any) -> StripeError:
+    return StripeError(
+        decline.message,
+        status=402,
+        type="card_error",
+        code=decline.code,
+        decline_code=decline.decline_code,
+        param=decline.param,
+        **extra,
+    )
+
+
+def new_charge(
+    ctx: Ctx,
+    *,
+    amount: int,
+    currency: str,
+    description: str | None,
+    meta: dict[str, str],
+    card: Card,
+    decline: Decline | None,
+    payment_method: str,
+    source: dict[str, Any] | None = None,
+    payment_intent: str | None = None,
+    billing_details: dict[str, Any] | None = None,
+    three_d_secure: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    paid = decline is None
+    cvc_result = cards.cvc_check(card, decline)
+    if source is not None:
+        source = {**source, "cvc_check": cvc_result}
+    charge = {
+        "id": new_id("ch"),
+        "object": "charge",
+        "amount": amount,
+        "amount_captured": amount if paid else 0,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": new_id("txn") if paid else None,
+        "billing_details": billing_details or _billing_details(None),
+        "calculated_statement_descriptor": "DEVSTRIPE",
+        "captured": paid,
+        "created": now(),
+        "currency": currency,
+        "customer": None,
+        "description": description,
+        "destination": None,
+        "dispute": None,
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": None if paid else decline.code,
+        "failure_message": None if paid else decline.message,
+        "fraud_details": {},
+        "livemode": False,
+        "metadata": dict(meta),
+        "on_behalf_of": None,
+        "outcome": cards.APPROVED_OUTCOME if paid else decline.charge_outcome(),
+        "paid": paid,
+        "payment_intent": payment_intent,
+        "payment_method": payment_method,
+        "payment_method_details": {
+            "card": cards.charge_card_details(card, amount, paid, cvc_result, three_d_secure),
+            "type": "card",
+        },
+        "radar_options": {},
+        "receipt_email": None,
+        "receipt_number": None,
+        "receipt_url": None,
+        "refunded": False,
+        "review": None,
+        "shipping": None,
+        "source": source,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "succeeded" if paid else "failed",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+    ctx.store.add(charge)
+    emit(ctx, "charge.succeeded" if paid else "charge.failed", charge)
+    return charge
+
+
+def create_charge(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    amount, currency = amount_and_currency(params)
+    if params.get("customer"):
+        raise ParamError(
+            "devstripe has no customers; charge a token with `source`.", param="customer"
+        )
+    source = params.get("source")
+    if not source:
+        raise ParamError("Must provide source or customer.")
+    if not isinstance(source, str):
+        raise ParamError("devstripe accepts only token ids as `source`.", param="source")
+    if not to_bool(params.get("capture"), "capture", default=True):
+        raise ParamError("devstripe does not support uncaptured charges (capture=false).")
+    description = optional_str(params, "description")
+    meta = metadata(params.get("metadata"))
+
+    if source.startswith("tok_") or source in cards.MAGIC_TOKENS:
+        card, card_obj = _spend_token(ctx, source, "source")
+    else:
+        raise missing("source", source, param="source", status=400)
+    # Nobody can complete 3-D Secure on the Charges API, so such cards decline.
+    decline = cards.DECLINES.get(card.number) or (
+        cards.AUTHENTICATION_DECLINE if card.number in cards.REQUIRES_3DS else None
+    )
+    charge = new_charge(
+        ctx,
+        amount=amount,
+        currency=currency,
+        description=description,
+        meta=meta,
+        card=card,
+        decline=decline,
+        payment_method=card_obj["id"],
+        source=card_obj,
+    )
+    if decline:
+        raise declined(decline, charge=charge["id"])
+    return charge
+
+
+def retrieve_charge(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
+    return ctx.store.get(id, "charge") or fail(missing("charge", id))
+
+
+def list_charges(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    pi = params.get("payment_intent")
+    charges = ctx.store.newest_first("charge", lambda c: not pi or c["payment_intent"] == pi)
+    return list_page(charges, params, "/v1/charges")
+
+
+def search_charges(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    return search(ctx, params, "charge", "/v1/charges/search")
+
+
+# -- refunds ----------------------------------------------------------------
+
+
+def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    charge_id, intent_id = params.get("charge"), params.get("payment_intent")
+    if not charge_id and not intent_id:
+        raise ParamError(
+            "One of the following params should be provided for this request: "
+            "payment_intent or charge.",
+            code="parameter_missing",
+        )
+    amount = (
+        None if params.get("amount") in (None, "") else positive_int(params["amount"], "amount")
+    )
+    reason = one_of(
+        params.get("reason"), "reason", ("duplicate", "fraudulent", "requested_by_customer")
+    )
+    meta = metadata(params.get("metadata"))
+
+    if intent_id:
+        intent = ctx.store.get(intent_id, "payment_intent") or fail(
+            missing("payment_intent", str(intent_id), param="payment_intent", status=400)
+        )
+        if intent["status"] != "succeeded":
+            raise StripeError(
+                f"This PaymentIntent ({intent_id}) does not have a successful charge to refund.",
+                param="payment_intent",
+            )
+        charge_id = intent["latest_charge"]
+    charge = ctx.store.get(charge_id, "charge") or fail(
+        missing("charge", str(charge_id), param="charge", status=400)
+    )
+    if charge["status"] != "succeeded":
+        raise StripeError(
+            f"Charge {charge['id']} has a status of {charge['status']} and cannot be refunded.",
+            code="charge_not_refundable",
+            param="charge",
+        )
+    remaining = charge["amount"] - charge["amount_refunded"]
+    if remaining == 0:
+        raise StripeError(
+            f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded"
+        )
+    amount = remaining if amount is None else amount
+    if amount > remaining:
+        raise StripeError(
+            f"Refund amount ({money(amount, charge['currency'])}) is greater than unrefunded "
+            f"amount on charge ({money(remaining, charge['currency'])})",
+            code="amount_too_large",
+            param="amount",
+        )
+    refund = ctx.store.add(
+        {
+            "id": new_id("re"),
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": new_id("txn"),
+            "charge": charge["id"],
+            "created": now(),
+            "currency": charge["currency"],
+            "destination_details": {"card": {"type": "refund"}, "type": "card"},
+            "metadata": meta,
+            "payment_intent": charge["payment_intent"],
+            "reason": reason,
+            "receipt_number": None,
+            "source_transfer_reversal": None,
+            "status": "succeeded",
+            "transfer_reversal": None,
+        }
+    )
+    previous = {"amount_refunded": charge["amount_refunded"], "refunded": charge["refunded"]}
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+    emit(ctx, "charge.refunded", charge, previous)
+    emit(ctx, "refund.created", refund)
+    return refund
+
+
+def retrieve_refund(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
+    return ctx.store.get(id, "refund") or fail(missing("refund", id))
+
+
+def list_refunds(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    charge, intent = params.get("charge"), params.get("payment_intent")
+    refunds = ctx.store.newest_first(
+        "refund",
+        lambda r: (
+            (not charge or r["charge"] == charge) and (not intent or r["payment_intent"] == intent)
+        ),
+    )
+    return list_page(refunds, params, "/v1/refunds")

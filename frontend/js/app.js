@@ -1,0 +1,158 @@
+/* The app: reads config.js, routes the address (#/catalog, #/orders, …) to a view,
+ * keeps the navbar in step with the session, shows notices, and sends a shopper whose
+ * session ended back to log in, then on to where they were.
+ *
+ * Routes live after "#" so that the same files work as plain files on S3.
+ */
+(function (Shop, $) {
+  'use strict';
+
+  const $main = $('#main');
+  const $notices = $('#notices');
+  let pending = []; // notices for the next page
+  let rendered = false;
+
+  const routes = [
+    { pattern: /^\/$/, view: 'home' },
+    { pattern: /^\/catalog$/, view: 'catalog', nav: 'catalog' },
+    { pattern: /^\/buy\/(\d+)$/, view: 'buy', nav: 'catalog', login: 'Log in (or sign up) to buy this product.' },
+    { pattern: /^\/login$/, view: 'login', nav: 'login' },
+    { pattern: /^\/signup$/, view: 'signup', nav: 'signup' },
+    { pattern: /^\/orders$/, view: 'orders', nav: 'orders', login: 'Log in to see your orders.' },
+    { pattern: /^\/orders\/(\d+)$/, view: 'order', nav: 'orders', login: 'Log in to see your orders.' },
+  ];
+
+  function address() {
+    const hash = window.location.hash.replace(/^#/, '') || '/';
+    const [path, search = ''] = hash.split('?');
+    return { path, query: new URLSearchParams(search) };
+  }
+
+  function navigate(path) {
+    if (window.location.hash === `#${path}`) render();
+    else window.location.hash = path;
+  }
+
+  /* Changes the address without showing another page. */
+  function replaceAddress(path) {
+    window.history.replaceState(window.history.state, '', `#${path}`);
+  }
+
+  function flash(text, type = 'info') {
+    pending.push({ text, type });
+  }
+
+  function showNotices() {
+    $notices.empty();
+    pending.forEach(({ text, type }) => $notices.append(Shop.ui.alert(text, type, true)));
+    pending = [];
+  }
+
+  function updateNav(active) {
+    const loggedIn = Shop.session.isLoggedIn();
+    $('[data-when="logged-in"]').prop('hidden', !loggedIn);
+    $('[data-when="logged-out"]').prop('hidden', loggedIn);
+    $('#nav-user').text(loggedIn ? Shop.session.email() : '').attr('title', Shop.session.email() || null);
+    if (active !== undefined) {
+      $('[data-nav]').removeClass('active').removeAttr('aria-current');
+      if (active) $(`[data-nav="${active}"]`).addClass('active').attr('aria-current', 'page');
+    }
+  }
+
+  function render() {
+    const { path, query } = address();
+    if (!path.startsWith('/')) return; // an in-page anchor, not a page
+
+    bootstrap.Collapse.getOrCreateInstance('#nav-links', { toggle: false }).hide();
+    if (Shop.buy.isOpen()) Shop.buy.close();
+
+    const route = routes.find((candidate) => candidate.pattern.test(path));
+    if (route && route.login && !Shop.session.isLoggedIn()) {
+      const expired = Boolean(Shop.session.token());
+      Shop.session.end();
+      flash(expired ? 'Your session has expired. Please log in again.' : route.login, expired ? 'warning' : 'info');
+      replaceAddress(`/login?next=${encodeURIComponent(path)}`);
+      render();
+      return;
+    }
+
+    showNotices();
+    $main.empty().removeAttr('aria-busy');
+    if (route) {
+      Shop.views[route.view]($main, { params: route.pattern.exec(path).slice(1), query });
+    } else {
+      $main.append(Shop.ui.template('tpl-not-found'));
+    }
+    updateNav(route ? route.nav || null : null);
+    document.title = pageTitle($main);
+
+    // A new page: move the focus to its heading (screen readers announce it), unless
+    // the card pop-up has it.
+    if (rendered && !Shop.buy.isOpen()) {
+      const $heading = $main.find('h1').first();
+      ($heading.length ? $heading : $main).trigger('focus');
+    }
+    if (rendered) window.scrollTo(0, 0);
+    rendered = true;
+  }
+
+  function pageTitle($page) {
+    const heading = $page.find('h1').first().text().trim();
+    return heading && address().path !== '/' ? `${heading} · Stripe Demo shop` : 'Stripe Demo shop';
+  }
+
+  function logOut() {
+    Shop.session.end();
+    flash('You are logged out. See you soon!', 'success');
+    navigate('/');
+  }
+
+  /* A request found the session missing, expired or refused (401). */
+  function sessionEnded(event, message) {
+    const { path } = address();
+    const next = Shop.buy.isOpen() && Shop.buy.productId() ? `/buy/${Shop.buy.productId()}` : path;
+    Shop.buy.forceClose();
+    updateNav();
+    flash(message, 'warning');
+    navigate(`/login?next=${encodeURIComponent(next === '/login' ? '/catalog' : next)}`);
+  }
+
+  function paymentModeNote() {
+    const url = Shop.config.stripeJsUrl || '';
+    if (!/^https:\/\/js\.stripe\.com\//.test(url)) {
+      return 'Payments go to devstripe, a local Stripe stand-in: no real money moves.';
+    }
+    if (/^pk_test_/.test(Shop.config.stripePublishableKey || '')) {
+      return 'Card payments by Stripe, in test mode: no real money moves.';
+    }
+    return 'Card payments by Stripe.';
+  }
+
+  function start() {
+    Shop.config = window.SHOP_CONFIG;
+    if (!Shop.config) {
+      $main.empty().append(Shop.ui.alert(
+        'This site is missing its configuration (config.js), so it cannot reach the shop.',
+      ));
+      return;
+    }
+    $('#payment-mode').text(paymentModeNote());
+    Shop.buy.init();
+
+    $(document).on('shop:unauthorized', sessionEnded);
+    $('#log-out').on('click', logOut);
+    $('[data-skip-to]').on('click', function skip(event) {
+      event.preventDefault();
+      $(`#${$(this).data('skip-to')}`).trigger('focus');
+    });
+    window.addEventListener('storage', () => {
+      Shop.session.reload(); // logged in or out in another tab
+      updateNav();
+    });
+    window.addEventListener('hashchange', render);
+    render();
+  }
+
+  Shop.app = { navigate, replaceAddress, flash };
+  $(start);
+})(window.Shop = window.Shop || {}, jQuery);

@@ -1,0 +1,391 @@
+"""OpenAPI description of the order views (see stripedemo/schema.py).
+
+The response shapes are those of orders/views.py: `order_response` and
+`settled_response` build the success and payment-error envelopes, stripedemo.errors the
+others, orders/idempotency.py decides 409 and 422.
+"""
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import serializers
+
+from orders.idempotency import KEY_MAX_LENGTH
+from orders.serializers import OrderSerializer, PayAgainSerializer, PlaceOrderSerializer
+from stripedemo.errors import error_body
+from stripedemo.schema import (
+    BODY_ERRORS,
+    UNAUTHENTICATED,
+    ErrorSerializer,
+    TrueField,
+    error,
+)
+
+
+class PlaceOrderSchema(OpenApiSerializerExtension):
+    """`token` and `payment_method` exclude each other: exactly one is required."""
+
+    target_class = PlaceOrderSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["oneOf"] = [{"required": ["token"]}, {"required": ["payment_method"]}]
+        return schema
+
+
+class OrderResultSerializer(serializers.Serializer):
+    """The order, paid."""
+
+    success = TrueField()
+    order = OrderSerializer()
+
+    class Meta:
+        ref_name = "OrderResult"
+
+
+class OrderPendingSerializer(OrderResultSerializer):
+    """The order, not settled yet: it may wait for the shopper's 3-D Secure step."""
+
+    requires_action = TrueField(
+        required=False,
+        help_text="The card asks for 3-D Secure: run Stripe.js "
+        "`handleNextAction({clientSecret})` in the browser, then `POST .../confirm/`.",
+    )
+    client_secret = serializers.CharField(
+        required=False,
+        help_text="The PaymentIntent's client secret, for Stripe.js (with `requires_action`).",
+    )
+
+    class Meta:
+        ref_name = "OrderPending"
+
+
+class PaymentErrorSerializer(ErrorSerializer):
+    """A payment that did not go through, and the order as it is now."""
+
+    order = OrderSerializer(help_text="The order as it is now (`FAILED`, or `PENDING`).")
+
+    class Meta:
+        ref_name = "PaymentError"
+
+
+class OrderRequestErrorSerializer(ErrorSerializer):
+    """Invalid input (with `fields`), or a payment request Stripe refused (with `order`)."""
+
+    order = OrderSerializer(
+        required=False,
+        help_text="Present when Stripe refused the payment request (the order is `FAILED`); "
+        "absent for invalid input (then `fields` says what to fix).",
+    )
+
+    class Meta:
+        ref_name = "OrderRequestError"
+
+
+class IdempotencyConflictSerializer(ErrorSerializer):
+    """The first request with this Idempotency-Key is still running."""
+
+    order_id = serializers.IntegerField(
+        required=False, help_text="The order the first request placed, once it exists."
+    )
+
+    class Meta:
+        ref_name = "IdempotencyConflict"
+
+
+class OrderPageSerializer(serializers.Serializer):
+    """One page of your orders (with `?limit=`)."""
+
+    count = serializers.IntegerField(help_text="All of your orders.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = OrderSerializer(many=True)
+
+    class Meta:
+        ref_name = "OrderPage"
+
+
+ORDER_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Order id.")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": KEY_MAX_LENGTH},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        f"Optional, 1 to {KEY_MAX_LENGTH} characters, yours for 24 hours: a fresh random "
+        "value per purchase attempt (e.g. a UUID). Retrying with the same key and body "
+        "replays the first answer (with `Idempotent-Replayed: true`) instead of buying "
+        "again; the same key with another body is a 422; while the first request is still "
+        "running, a 409."
+    ),
+)
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    str,
+    OpenApiParameter.HEADER,
+    enum=["true"],
+    response=[201, 202, 400, 402, 503],
+    description="Present when this is the saved answer to an earlier request with the "
+    "same Idempotency-Key.",
+)
+
+PAID = OpenApiResponse(OrderResultSerializer, description="Paid: the order is `PAID`.")
+PENDING = OpenApiResponse(
+    OrderPendingSerializer,
+    description="Not settled yet: the card needs the shopper's 3-D Secure step "
+    "(`requires_action` and `client_secret`), or Stripe is still processing.",
+)
+DECLINED = OpenApiResponse(
+    PaymentErrorSerializer,
+    description="The card was declined or failed authentication; the order is `FAILED` "
+    "(with a PaymentMethod, pay it again with another card).",
+)
+STRIPE_UNAVAILABLE = OpenApiResponse(
+    PaymentErrorSerializer,
+    description="Stripe could not be reached; the order stays `PENDING` and is settled "
+    "later (by webhook or `reconcile_orders`).",
+)
+NO_SUCH_ORDER = {404: error("No order with this id among yours.")}
+
+ORDER_EXAMPLE = {
+    "id": 42,
+    "product": {
+        "id": 2,
+        "name": "Idempotent T-shirt",
+        "description": "Soft cotton tee. Wash it twice: it is still one t-shirt.",
+        "price": "19.99",
+        "currency": "usd",
+        "image_url": "http://127.0.0.1:8000/static/catalog/products/tshirt.svg",
+    },
+    "quantity": 2,
+    "amount": 3998,
+    "currency": "usd",
+    "status": "PAID",
+    "created": "2025-01-31T12:00:00Z",
+    "failure_message": "",
+}
+FAILED_ORDER_EXAMPLE = {
+    **ORDER_EXAMPLE,
+    "status": "FAILED",
+    "failure_message": "Your card was declined.",
+}
+PENDING_ORDER_EXAMPLE = {**ORDER_EXAMPLE, "status": "PENDING"}
+
+
+def _response_example(name, value, status):
+    return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
+
+
+PAID_EXAMPLE = _response_example("Paid", {"success": True, "order": ORDER_EXAMPLE}, 201)
+DECLINED_EXAMPLE = _response_example(
+    "Declined",
+    {**error_body("Your card was declined."), "order": FAILED_ORDER_EXAMPLE},
+    402,
+)
+REQUIRES_ACTION_EXAMPLE = _response_example(
+    "3-D Secure required",
+    {
+        "success": True,
+        "order": PENDING_ORDER_EXAMPLE,
+        "requires_action": True,
+        "client_secret": "pi_3Nq2_secret_d4e5",
+    },
+    202,
+)
+
+list_orders = extend_schema(
+    operation_id="order_list",
+    tags=["orders"],
+    summary="Your orders, newest first",
+    description=(
+        "Without `limit`, a plain list of all your orders (the original clients' shape); "
+        "with `limit`, a page `{count, next, previous, results}`."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "limit", int, description="Orders per page (at most 100); turns on paging."
+        ),
+        OpenApiParameter("offset", int, description="Orders to skip (with `limit`)."),
+    ],
+    responses={
+        200: PolymorphicProxySerializer(
+            component_name="OrderListOrPage",
+            serializers=[OrderSerializer(many=True), OrderPageSerializer],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        **UNAUTHENTICATED,
+    },
+)
+
+retrieve_order = extend_schema(
+    operation_id="order_retrieve",
+    tags=["orders"],
+    summary="One of your orders",
+    parameters=[ORDER_ID],
+    responses={200: OrderSerializer, **UNAUTHENTICATED, **NO_SUCH_ORDER},
+    examples=[_response_example("An order", ORDER_EXAMPLE, 200)],
+)
+
+place_order = extend_schema(
+    operation_id="order_create",
+    tags=["orders"],
+    summary="Buy a product",
+    description=(
+        "Places an order for `quantity` × `product` and pays it at once with either a "
+        "Stripe.js `token` (Charges API, the original flow) or a `payment_method` "
+        "(PaymentIntents, which can ask for 3-D Secure), never both. The amount is fixed "
+        "from the catalog price, in cents. With Stripe's test mode (and devstripe) use "
+        "test tokens such as `tok_visa`, `tok_chargeDeclined`, or payment methods such as "
+        "`pm_card_visa`, `pm_card_threeDSecure2Required`."
+    ),
+    request=PlaceOrderSerializer,
+    parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
+    responses={
+        201: OpenApiResponse(OrderResultSerializer, description="Paid: the order is `PAID`."),
+        202: PENDING,
+        400: OpenApiResponse(
+            OrderRequestErrorSerializer,
+            description="Invalid input (`fields`), an Idempotency-Key that is not 1 to 255 "
+            "characters, or Stripe refused the request, e.g. an unknown or used token "
+            "(`order`, now `FAILED`).",
+        ),
+        **UNAUTHENTICATED,
+        402: DECLINED,
+        409: error(
+            "A request with this Idempotency-Key is still being processed; retry shortly "
+            "to get its answer.",
+            serializer=IdempotencyConflictSerializer,
+        ),
+        **BODY_ERRORS,
+        422: error("This Idempotency-Key was already used with a different body."),
+        503: STRIPE_UNAVAILABLE,
+    },
+    examples=[
+        OpenApiExample(
+            "Card token",
+            value={"product": 1, "quantity": 2, "token": "tok_visa"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "PaymentMethod",
+            value={"product": 1, "quantity": 1, "payment_method": "pm_card_visa"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Declined card",
+            value={"product": 1, "quantity": 1, "token": "tok_chargeDeclined"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "3-D Secure card",
+            value={"product": 1, "quantity": 1, "payment_method": "pm_card_threeDSecure2Required"},
+            request_only=True,
+        ),
+        PAID_EXAMPLE,
+        REQUIRES_ACTION_EXAMPLE,
+        _response_example(
+            "Invalid input",
+            error_body(
+                "quantity must be at most 10.",
+                fields={"quantity": ["quantity must be at most 10."]},
+            ),
+            400,
+        ),
+        DECLINED_EXAMPLE,
+        _response_example(
+            "Key in use",
+            error_body(
+                "A request with this Idempotency-Key is still being processed; "
+                "retry in a moment to get its result.",
+                order_id=42,
+            ),
+            409,
+        ),
+        _response_example(
+            "Stripe unavailable",
+            {
+                **error_body(
+                    "The payment service is unavailable; the order is kept and will be settled."
+                ),
+                "order": PENDING_ORDER_EXAMPLE,
+            },
+            503,
+        ),
+    ],
+)
+
+confirm_order = extend_schema(
+    operation_id="order_confirm",
+    tags=["orders"],
+    summary="Settle an order after the 3-D Secure step",
+    description=(
+        "After Stripe.js has shown the card's 3-D Secure step, ask the shop to settle the "
+        "order from what Stripe says about its PaymentIntent (never from the browser's "
+        "word). Harmless to repeat; a paid order is returned as it is."
+    ),
+    request=None,
+    parameters=[ORDER_ID],
+    responses={
+        200: PAID,
+        202: PENDING,
+        400: OpenApiResponse(
+            PaymentErrorSerializer, description="Stripe refused to look the payment up."
+        ),
+        **UNAUTHENTICATED,
+        402: DECLINED,
+        **NO_SUCH_ORDER,
+        503: STRIPE_UNAVAILABLE,
+    },
+    examples=[
+        _response_example("Paid", {"success": True, "order": ORDER_EXAMPLE}, 200),
+        DECLINED_EXAMPLE,
+    ],
+)
+
+pay_again = extend_schema(
+    operation_id="order_pay",
+    tags=["orders"],
+    summary="Pay a failed order with another card",
+    description=(
+        "For an order placed with a `payment_method` whose payment failed: a new attempt "
+        "on the same PaymentIntent with another PaymentMethod."
+    ),
+    request=PayAgainSerializer,
+    parameters=[ORDER_ID],
+    responses={
+        200: PAID,
+        202: PENDING,
+        400: OpenApiResponse(
+            OrderRequestErrorSerializer,
+            description="Invalid input (`fields`), or Stripe refused the request (`order`).",
+        ),
+        **UNAUTHENTICATED,
+        402: DECLINED,
+        **NO_SUCH_ORDER,
+        409: OpenApiResponse(
+            PaymentErrorSerializer,
+            description="The order is already paid or refunded, was paid with a token "
+            "(place a new order), or is still being paid.",
+        ),
+        **BODY_ERRORS,
+        503: STRIPE_UNAVAILABLE,
+    },
+    examples=[
+        OpenApiExample(
+            "Another card", value={"payment_method": "pm_card_mastercard"}, request_only=True
+        ),
+        _response_example("Paid", {"success": True, "order": ORDER_EXAMPLE}, 200),
+        DECLINED_EXAMPLE,
+        _response_example(
+            "Already paid",
+            {**error_body("Order 42 is already paid."), "order": ORDER_EXAMPLE},
+            409,
+        ),
+    ],
+)

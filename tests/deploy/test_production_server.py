@@ -1,0 +1,83 @@
+"""Production mode as on an instance behind the load balancer: the Procfile's gunicorn
+in the documented environment serves the shop with HTTPS, HSTS, host checking, efficient
+static files and one log line per event, and its health check tells the truth."""
+
+import pytest
+
+from tests.deploy.conftest import run_procfile_server
+from tests.servers import free_port
+
+
+@pytest.fixture(scope="module")
+def server(released, tmp_path_factory):
+    with run_procfile_server(tmp_path_factory.mktemp("production"), released.environment) as s:
+        yield s
+
+
+def test_the_health_checker_gets_200_over_http_with_the_instance_ip_as_host(server):
+    response = server.get("/api/health/", host="172.31.20.7", https=False)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_plain_http_through_the_load_balancer_is_redirected_to_https(server):
+    response = server.get("/api/product/", https=False)
+    assert response.status_code == 301
+    assert response.headers["Location"] == "https://api.example.com/api/product/"
+
+
+def test_https_through_the_load_balancer_serves_the_api_with_hsts(server):
+    response = server.get("/api/product/")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    hsts = response.headers["Strict-Transport-Security"]
+    assert "max-age=31536000" in hsts and "includeSubDomains" in hsts
+
+
+def test_an_unknown_host_is_refused(server):
+    assert server.get("/api/product/", host="evil.example").status_code == 400
+
+
+def test_errors_are_json_never_a_debug_page(server):
+    response = server.get("/api/no-such-thing/")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert "Traceback" not in response.text and "DEBUG" not in response.text
+
+
+def test_static_files_are_hashed_compressed_and_cached_for_ever(server, released):
+    css = next(released.static_root.glob("admin/css/base.*.css"))
+    path = f"/static/{css.relative_to(released.static_root).as_posix()}"
+    response = server.get(path, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "max-age=315360000" in response.headers["Cache-Control"]
+
+
+def test_logs_are_one_line_per_request_with_its_id_and_no_secret(server, released):
+    response = server.get("/api/product/", headers={"X-Request-Id": "deploy-test-request-1"})
+    assert response.headers["X-Request-Id"] == "deploy-test-request-1"
+    lines = server.log.splitlines()
+    access = [line for line in lines if "request_id=deploy-test-request-1" in line]
+    assert len(access) == 1
+    assert "path=/api/product/" in access[0] and "status=200" in access[0]
+    secrets = [
+        released.environment[name]
+        for name in ("DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+    ]
+    for secret in secrets:
+        assert secret not in server.log
+
+
+def test_the_health_check_answers_503_when_the_database_is_unreachable(
+    procfile_server,
+):
+    nowhere = f"mysql://shop:db-password-not-in-logs@127.0.0.1:{free_port()}/shop"
+    with procfile_server(DATABASE_URL=nowhere) as unhealthy:
+        response = unhealthy.get("/api/health/", host="10.0.1.23", https=False)
+        assert response.status_code == 503
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json() == {"status": "unavailable", "database": "unavailable"}
+        assert "health check failed: database unavailable" in unhealthy.log
+        assert "db-password-not-in-logs" not in unhealthy.log + response.text

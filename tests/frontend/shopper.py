@@ -1,0 +1,76 @@
+"""What a shopper does in the browser, as steps the tests read like.
+
+Everything is found the way a person (or a screen reader) finds it: by role, label and
+visible text. The card form is devstripe's Stripe.js stand-in, whose fields carry the
+same labels as Stripe's card Element.
+"""
+
+import datetime
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+VISA = "4242 4242 4242 4242"
+DECLINED = "4000 0000 0000 0002"
+
+
+def next_year_expiry():
+    """An expiry date ("MM / YY") safely in the future."""
+    return f"12 / {(datetime.date.today().year + 2) % 100:02d}"
+
+
+def sign_up(page, email, password=PASSWORD, first_name="Sam", last_name="Shopper"):
+    page.goto("/#/signup")
+    page.get_by_label("First name").fill(first_name)
+    page.get_by_label("Last name").fill(last_name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create account").click()
+
+
+def fill_login_form(page, email, password=PASSWORD):
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in", exact=True).click()
+
+
+def log_in(page, email, password=PASSWORD):
+    page.goto("/#/login")
+    fill_login_form(page, email, password)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def card_popup(page):
+    return page.get_by_role("dialog", name="Pay with card")
+
+
+def click_buy(page, product_name):
+    page.get_by_role("button", name=f"Buy {product_name}").click()
+    popup = card_popup(page)
+    return popup
+
+
+def enter_card(popup, number, expiry=None, cvc="123"):
+    popup.get_by_label("Card number").fill(number)
+    popup.get_by_label("Expiration date").fill(expiry or next_year_expiry())
+    popup.get_by_label("Security code").fill(cvc)
+
+
+def pay_button(popup):
+    return popup.get_by_role("button", name=re.compile(r"^Pay "))
+
+
+def orders_posted(page):
+    """Starts recording the shop's POST /api/order/ requests; returns the growing list."""
+    posted = []
+    page.on(
+        "request",
+        lambda request: (
+            posted.append(request)
+            if request.method == "POST" and request.url.endswith("/api/order/")
+            else None
+        ),
+    )
+    return posted

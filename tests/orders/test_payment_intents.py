@@ -1,0 +1,267 @@
+"""Paying with a PaymentMethod through PaymentIntents, 3-D Secure included."""
+
+import itertools
+
+import pytest
+
+from orders import services
+from orders.models import Order, PaymentAttempt
+from tests.conftest import token_for
+from tests.orders.stripe_events import deliver, event
+from tests.servers import WEBHOOK_SECRET
+
+pytestmark = pytest.mark.django_db
+
+ORDERS = "/api/order/"
+THREE_D_SECURE = "pm_card_authenticationRequired"
+
+
+@pytest.fixture
+def pay(shopper_api, product, devstripe):
+    def post(payment_method, quantity=1):
+        return shopper_api.post(
+            ORDERS,
+            {"product": product.id, "payment_method": payment_method, "quantity": quantity},
+            format="json",
+        )
+
+    return post
+
+
+def intents_sent(devstripe):
+    return devstripe.requests(path="/v1/payment_intents", method="POST")
+
+
+def test_a_card_without_a_challenge_pays_at_once(pay, devstripe):
+    response = pay("pm_card_visa")
+
+    assert response.status_code == 201
+    assert response.json()["order"]["status"] == "PAID"
+    assert "requires_action" not in response.json()
+    order = Order.objects.get()
+    assert order.stripe_payment_intent_id.startswith("pi_")
+    assert order.stripe_charge_id.startswith("ch_")
+
+
+def test_the_payment_intent_request_is_exact(pay, devstripe):
+    pay("pm_card_visa", quantity=3)
+
+    order = Order.objects.get()
+    attempt = order.attempts.get()
+    [request] = intents_sent(devstripe)
+    params = request["params"]
+    assert params["amount"] == "5997"
+    assert params["currency"] == "usd"
+    assert params["payment_method"] == "pm_card_visa"
+    assert params["confirm"] == "true"
+    assert params["payment_method_types"] == ["card"]
+    assert params["metadata"] == {"order_id": str(order.id)}
+    assert request["idempotency_key"] == attempt.idempotency_key
+    assert attempt.kind == PaymentAttempt.Kind.PAYMENT_INTENT
+    assert attempt.idempotency_key.startswith(f"order-{order.id}-payment_intent-1-")
+
+
+def test_a_declined_card_fails_the_order(pay, devstripe):
+    response = pay("pm_card_chargeDeclined")
+
+    assert response.status_code == 402
+    assert response.json()["error"] == "Your card was declined."
+    assert response.json()["order"]["status"] == "FAILED"
+    assert Order.objects.get().stripe_payment_intent_id.startswith("pi_")
+
+
+def test_a_3d_secure_card_asks_for_the_challenge(pay, devstripe):
+    response = pay(THREE_D_SECURE)
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["success"] is True
+    assert body["requires_action"] is True
+    assert body["order"]["status"] == "PENDING"
+    order = Order.objects.get()
+    assert body["client_secret"].startswith(order.stripe_payment_intent_id + "_secret_")
+    assert order.attempts.get().status == PaymentAttempt.Status.REQUIRES_ACTION
+
+
+def test_confirm_after_authentication_pays_the_order(pay, shopper_api, devstripe):
+    order_id = pay(THREE_D_SECURE).json()["order"]["id"]
+    devstripe.authenticate(Order.objects.get().stripe_payment_intent_id, succeed=True)
+
+    response = shopper_api.post(f"{ORDERS}{order_id}/confirm/")
+
+    assert response.status_code == 200
+    assert response.json()["order"]["status"] == "PAID"
+    assert Order.objects.get().attempts.get().status == PaymentAttempt.Status.SUCCEEDED
+
+
+def test_confirm_after_failed_authentication_fails_with_stripes_message(
+    pay, shopper_api, devstripe
+):
+    order_id = pay(THREE_D_SECURE).json()["order"]["id"]
+    devstripe.authenticate(Order.objects.get().stripe_payment_intent_id, succeed=False)
+
+    response = shopper_api.post(f"{ORDERS}{order_id}/confirm/")
+
+    assert response.status_code == 402
+    assert "unable to authenticate" in response.json()["error"]
+    assert response.json()["order"]["status"] == "FAILED"
+
+
+def test_confirm_before_authentication_is_still_pending(pay, shopper_api, devstripe):
+    order_id = pay(THREE_D_SECURE).json()["order"]["id"]
+
+    response = shopper_api.post(f"{ORDERS}{order_id}/confirm/")
+
+    assert response.status_code == 202
+    assert response.json()["order"]["status"] == "PENDING"
+    assert response.json()["requires_action"] is True
+
+
+def test_confirm_on_a_paid_order_is_a_no_op(pay, shopper_api, devstripe):
+    order_id = pay("pm_card_visa").json()["order"]["id"]
+    asked_before = len(devstripe.requests())
+
+    for _ in range(2):
+        response = shopper_api.post(f"{ORDERS}{order_id}/confirm/")
+        assert response.status_code == 200
+        assert response.json()["order"]["status"] == "PAID"
+    assert len(devstripe.requests()) == asked_before
+
+
+def test_only_the_owner_may_confirm_or_pay(pay, api, make_user, devstripe):
+    order_id = pay(THREE_D_SECURE).json()["order"]["id"]
+    api.credentials(HTTP_AUTHORIZATION=f"JWT {token_for(make_user(email='eve@example.com'))}")
+
+    assert api.post(f"{ORDERS}{order_id}/confirm/").status_code == 404
+    response = api.post(f"{ORDERS}{order_id}/pay/", {"payment_method": "pm_card_visa"}, format="json")
+    assert response.status_code == 404
+    assert Order.objects.get().status == "PENDING"
+
+
+def test_a_failed_order_is_paid_with_a_second_card_on_the_same_intent(pay, shopper_api, devstripe):
+    order_id = pay("pm_card_chargeDeclined").json()["order"]["id"]
+    intent_id = Order.objects.get().stripe_payment_intent_id
+
+    response = shopper_api.post(
+        f"{ORDERS}{order_id}/pay/", {"payment_method": "pm_card_visa"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["order"]["status"] == "PAID"
+    order = Order.objects.get()
+    assert order.stripe_payment_intent_id == intent_id
+    first, second = order.attempts.all()
+    assert first.idempotency_key != second.idempotency_key
+    [confirm] = devstripe.requests(path=f"/v1/payment_intents/{intent_id}/confirm")
+    assert confirm["idempotency_key"] == second.idempotency_key
+    assert confirm["params"]["payment_method"] == "pm_card_visa"
+
+
+def test_a_paid_order_cannot_be_paid_again(pay, shopper_api, devstripe):
+    order_id = pay("pm_card_visa").json()["order"]["id"]
+
+    response = shopper_api.post(
+        f"{ORDERS}{order_id}/pay/", {"payment_method": "pm_card_visa"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["order"]["status"] == "PAID"
+
+
+def test_a_token_order_is_not_paid_again_through_an_intent(shopper_api, product, devstripe):
+    response = shopper_api.post(
+        ORDERS, {"product": product.id, "token": "tok_chargeDeclined"}, format="json"
+    )
+    order_id = response.json()["order"]["id"]
+
+    again = shopper_api.post(
+        f"{ORDERS}{order_id}/pay/", {"payment_method": "pm_card_visa"}, format="json"
+    )
+
+    assert again.status_code == 409
+    assert "place a new order" in again.json()["error"]
+
+
+def test_token_and_payment_method_together_are_refused(shopper_api, product, devstripe):
+    response = shopper_api.post(
+        ORDERS,
+        {"product": product.id, "token": "tok_visa", "payment_method": "pm_card_visa"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert not Order.objects.exists()
+
+
+def test_a_webhook_settles_an_order_whose_browser_closed_after_the_challenge(
+    pay, devstripe, api, settings
+):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    pay(THREE_D_SECURE)
+    order = Order.objects.get()
+    devstripe.authenticate(order.stripe_payment_intent_id, succeed=True)
+    [succeeded] = devstripe.events(type="payment_intent.succeeded")
+
+    response = deliver(api, succeeded, WEBHOOK_SECRET)
+
+    assert response.json()["outcome"] == "processed"
+    order.refresh_from_db()
+    assert order.status == "PAID"
+
+
+def test_refunds_of_intent_orders_name_the_payment_intent(pay, devstripe):
+    pay("pm_card_visa")
+    order = Order.objects.get()
+
+    services.refund_order(order)
+
+    [refund] = devstripe.requests(path="/v1/refunds", method="POST")
+    assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id
+    order.refresh_from_db()
+    assert order.status == "REFUNDED"
+
+
+def test_reconcile_settles_a_pending_intent_order(pay, devstripe):
+    from django.core.management import call_command
+
+    pay(THREE_D_SECURE)
+    order = Order.objects.get()
+    devstripe.authenticate(order.stripe_payment_intent_id, succeed=True)
+
+    call_command("reconcile_orders", "--older-than=0", stdout=open("/dev/null", "w"))
+
+    order.refresh_from_db()
+    assert order.status == "PAID"
+
+
+SETTLERS = ("confirm", "webhook", "reconcile")
+
+
+@pytest.mark.parametrize("order_of_settlers", list(itertools.permutations(SETTLERS)))
+@pytest.mark.parametrize("authenticated", [True, False])
+def test_states_never_go_backwards_whatever_settles_first(
+    pay, shopper_api, api, devstripe, settings, order_of_settlers, authenticated
+):
+    from django.core.management import call_command
+
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    order_id = pay(THREE_D_SECURE).json()["order"]["id"]
+    intent_id = Order.objects.get().stripe_payment_intent_id
+    devstripe.authenticate(intent_id, succeed=authenticated)
+    final = "PAID" if authenticated else "FAILED"
+    events = devstripe.events()
+    settle = {
+        "confirm": lambda: shopper_api.post(f"{ORDERS}{order_id}/confirm/"),
+        "webhook": lambda: [deliver(api, e, WEBHOOK_SECRET) for e in reversed(events)],
+        "reconcile": lambda: call_command(
+            "reconcile_orders", "--older-than=0", stdout=open("/dev/null", "w")
+        ),
+    }
+    seen = []
+    for name in order_of_settlers:
+        settle[name]()
+        seen.append(Order.objects.get().status)
+        # A stale event delivered again after each step must not move it back.
+        stale = event("payment_intent.requires_action", {**events[-1]["data"]["object"], "status": "requires_action"})
+        deliver(api, stale, WEBHOOK_SECRET)
+    assert seen == [final] * 3
