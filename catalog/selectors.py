@@ -1,19 +1,21 @@
-"""Reading the catalog cheaply: its version (for ETags) and its JSON, cached.
+"""Reading the catalog cheaply: its version (for ETags) and its JSON, kept per version.
 
 Most of the shop's traffic is catalog reads, and serializing every product on every
 request would be most of their cost. So the catalog has a version, one aggregate query
 over the active products (how many, the newest id, the latest change); the ETag is
 derived from it before anything is serialized, a client that sends it back gets a 304,
-and the list, serialized and rendered to JSON once, is cached under it. Any save of a product (the admin, `seed_products`)
-moves `updated` and so changes the version; adding, deleting or retiring one changes the
-count. A bulk `QuerySet.update()` that leaves `updated` alone would not be noticed: set
-`updated=timezone.now()` in such an update too.
+and the list is serialized and rendered to JSON once per version and kept in memory.
+
+Any save of a product (the admin, `seed_products`) moves `updated` and so changes the
+version; adding, deleting or retiring one changes the count. A bulk `QuerySet.update()`
+that leaves `updated` alone would not be noticed: set `updated=timezone.now()` in such an
+update too.
 """
 
 import functools
 import hashlib
+import threading
 
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Max
 from rest_framework.renderers import JSONRenderer
@@ -24,8 +26,13 @@ from catalog.serializers import ProductSerializer
 # Part of every ETag: change it (or the serializer's fields) and clients' cached copies
 # are no longer valid, even if no product changed.
 REPRESENTATION = "catalog-v1:" + ",".join(ProductSerializer.Meta.fields)
-# Entries are keyed by version, so a stale one is never served; this only bounds memory.
-CACHE_SECONDS = 600
+
+# The JSON of each recent version, in this process. A version's JSON never changes, so
+# there is nothing to invalidate and nothing to gain from sharing it between processes;
+# the shared cache (the database's table or Redis) would cost a round trip per request.
+_json_by_etag = {}
+_json_lock = threading.Lock()
+_KEEP = 8  # versions × hosts; a few, as products change rarely
 
 
 @functools.cache
@@ -61,15 +68,23 @@ def catalog_etag(request):
 
 
 def catalog_json(request, etag):
-    """The active catalog for `etag` as JSON bytes, from the cache or serialized once.
+    """The active catalog for `etag` as JSON bytes, exactly as DRF's JSONRenderer makes it.
 
-    The bytes are exactly what DRF's JSONRenderer makes of the serialized list.
+    Serialized on the first request for a version; two threads may both do it, harmlessly.
     """
-    key = "catalog:json:" + etag.strip('"')
-    body = cache.get(key)
+    body = _json_by_etag.get(etag)
     if body is None:
         products = Product.objects.active()
         data = ProductSerializer(products, many=True, context={"request": request}).data
         body = JSONRenderer().render(data)
-        cache.set(key, body, CACHE_SECONDS)
+        with _json_lock:
+            while len(_json_by_etag) >= _KEEP:
+                del _json_by_etag[next(iter(_json_by_etag))]  # the oldest
+            _json_by_etag[etag] = body
     return body
+
+
+def forget_json():
+    """Drop the kept JSON (for tests)."""
+    with _json_lock:
+        _json_by_etag.clear()

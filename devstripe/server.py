@@ -235,7 +235,9 @@ class Handler(BaseHTTPRequestHandler):
             "Access-Control-Expose-Headers", "Request-Id, Idempotent-Replayed, Original-Request"
         )
         self.send_header("Cache-Control", "no-cache, no-store")
-        for name, value in (headers or {}).items():
+        headers = dict(headers or {})
+        headers.setdefault("Request-Id", new_id("req", 14))
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
@@ -335,7 +337,12 @@ class Handler(BaseHTTPRequestHandler):
                     key.account, idem_key, method, path, fingerprint, record["id"]
                 )
                 if saved is not None:
+                    # A replay is an answer like any other: faults still apply to it.
                     record["replayed"] = True
+                    if mode == "slow":
+                        time.sleep(fault["delay_ms"] / 1000)
+                    if mode == "drop_after":
+                        return _DROP
                     headers.update(
                         {"Idempotent-Replayed": "true", "Original-Request": saved.request_id}
                     )

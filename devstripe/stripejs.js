@@ -153,6 +153,9 @@
     return { number: 'incomplete_number', expiry: 'incomplete_expiry', cvc: 'incomplete_cvc' }[field];
   }
 
+  var AUTHENTICATION_FAILED =
+    'We are unable to authenticate your payment method. Please choose a different payment method and try again.';
+
   function validationError(code) {
     return { type: 'validation_error', code: code, message: MESSAGES[code] };
   }
@@ -543,7 +546,12 @@
       if (after.error) return after;
       intent = after.paymentIntent;
       if (intent.status === 'requires_payment_method' && intent.last_payment_error) {
-        return { error: Object.assign({}, intent.last_payment_error, { payment_intent: intent }) };
+        var error = Object.assign({}, intent.last_payment_error, { payment_intent: intent });
+        if (error.code === 'payment_intent_authentication_failure') {
+          // Stripe.js tells the customer this, not the API's developer-facing message.
+          error.message = AUTHENTICATION_FAILED;
+        }
+        return { error: error };
       }
       return { paymentIntent: intent };
     }

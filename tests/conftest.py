@@ -122,4 +122,7 @@ def webhooks_to(devstripe, settings):
 def charges_at(devstripe):
     """Every charge devstripe holds, read back through the official SDK as Stripe's own."""
     client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    return [charge.to_dict() for charge in client.v1.charges.list({"limit": 100}).data]
+    return [
+        charge.to_dict()
+        for charge in client.v1.charges.list({"limit": 100, "expand": ["data.refunds"]}).data
+    ]

@@ -42,9 +42,9 @@ def wait_until_up(url, process, seconds=30):
         if process.poll() is not None:
             raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"nothing answered at {url} within {seconds}s")
 

@@ -234,3 +234,13 @@ def test_container_commands_run_as_on_an_instance(released):
     assert hashed
     assert Path(f"{hashed[0]}.gz").is_file()
     assert "django_cache" in connection.introspection.table_names()
+
+
+def test_the_readme_deploy_guide_names_files_that_exist():
+    readme = (ROOT / "README.md").read_text()
+    guide = readme[readme.index("## Deploying to AWS") : readme.index("## Scaling out")]
+    named = set(re.findall(r"`((?:\.platform|\.ebextensions|deploy|scripts)/[\w./-]+)`", guide))
+    named |= {"Procfile", "gunicorn.conf.py"}
+    assert len(named) >= 6
+    for path in named:
+        assert (ROOT / path).exists(), f"README names {path}, which does not exist"

@@ -201,6 +201,18 @@ def test_drop_after_the_work_is_retried_into_the_replay_of_one_charge(devstripe,
     assert [c.id for c in charges(client)] == [made.id]
 
 
+def test_drop_after_also_drops_replays_while_it_lasts(devstripe, client):
+    devstripe.add_fault(method="POST", path="/v1/charges", mode="drop_after", times=3)
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.charges.create(params={"amount": 1000, "currency": "usd", "source": "tok_visa"})
+    assert [(r["status"], r["replayed"]) for r in sent_charges(devstripe)] == [
+        (None, False),
+        (None, True),
+        (None, True),
+    ]
+    assert len(charges(client)) == 1
+
+
 def test_drop_after_without_retries_leaves_a_charge_the_caller_never_saw(devstripe):
     devstripe.add_fault(method="POST", path="/v1/charges", mode="drop_after")
     client = sdk_client(devstripe, max_network_retries=0)

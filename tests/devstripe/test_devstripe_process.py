@@ -12,6 +12,7 @@ import requests
 import stripe
 
 import devstripe as devstripe_package
+from devstripe.params import decode_form
 from devstripe.testing import DevStripeProcess
 
 from .conftest import sdk_client
@@ -49,6 +50,19 @@ def test_every_answer_has_a_request_id_and_a_content_length(http):
     }
 
 
+def test_forms_decode_with_stripes_bracket_notation():
+    assert decode_form(
+        "amount=100&metadata[order_id]=42&metadata[note]=&payment_method_types[0]=card"
+        "&payment_method_types[1]=link&expand[]=a&expand[]=b&card[address][city]=Paris"
+    ) == {
+        "amount": "100",
+        "metadata": {"order_id": "42", "note": ""},
+        "payment_method_types": ["card", "link"],
+        "expand": ["a", "b"],
+        "card": {"address": {"city": "Paris"}},
+    }
+
+
 def test_the_sdk_keeps_its_connection_alive(devstripe):
     session = requests.Session()
     client = sdk_client(devstripe, http_client=stripe.RequestsClient(session=session))
@@ -81,6 +95,7 @@ def test_an_unknown_key_is_refused_without_echoing_it(devstripe):
 def test_an_unknown_url_is_a_404_in_stripes_words(http):
     response = http("POST", "/v1/nothing")
     assert response.status_code == 404
+    assert response.headers["Request-Id"].startswith("req_")
     assert response.json()["error"]["message"].startswith(
         "Unrecognized request URL (POST: /v1/nothing)."
     )

@@ -196,7 +196,10 @@ def test_handle_next_action_reports_a_failed_authentication(client, shop_page):
     assert error["type"] == "invalid_request_error"
     assert error["code"] == "payment_intent_authentication_failure"
     assert error["payment_intent"]["status"] == "requires_payment_method"
-    assert error["message"].startswith("The provided PaymentMethod has failed authentication.")
+    assert error["message"] == (
+        "We are unable to authenticate your payment method. Please choose a different payment "
+        "method and try again."
+    )
 
 
 def test_handle_next_action_errors_when_there_is_no_action(client, shop_page):

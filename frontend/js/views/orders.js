@@ -63,6 +63,13 @@
 
   function failed($where, error, retry) {
     if (error.handled) return; // logged out: the app took over
+    if (error.status === 404) {
+      $where.empty().append(
+        Shop.ui.alert('There is no such order among yours.', 'warning'),
+        '<a class="btn btn-outline-primary" href="#/orders">See my orders</a>',
+      );
+      return;
+    }
     const $retry = $('<button type="button" class="btn btn-outline-primary">Try again</button>').on('click', retry);
     $where.empty().append(Shop.ui.alert(error.message), $retry);
   }
