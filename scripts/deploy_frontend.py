@@ -164,6 +164,11 @@ def ensure_bucket(s3, bucket, region, say):
         return
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
+        if code in ("301", "PermanentRedirect"):
+            raise SystemExit(
+                f"deploy_frontend: bucket {bucket!r} is in another region than {region}: "
+                "pass its --region."
+            ) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise SystemExit(
                 f"deploy_frontend: cannot use bucket {bucket!r} ({code}): it belongs to another "

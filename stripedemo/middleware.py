@@ -8,6 +8,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.signals import request_finished
 
 from stripedemo.errors import error_response
 from stripedemo.logging import set_request_id
@@ -28,19 +29,25 @@ class RequestIdMiddleware:
         request.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
         set_request_id(request.request_id)
         started = time.monotonic()
-        try:
-            response = self.get_response(request)
-            response["X-Request-Id"] = request.request_id
-            access_log.info(
-                "method=%s path=%s status=%s duration_ms=%d",
-                request.method,
-                request.path,
-                response.status_code,
-                (time.monotonic() - started) * 1000,
-            )
-            return response
-        finally:
-            set_request_id("-")
+        response = self.get_response(request)
+        response["X-Request-Id"] = request.request_id
+        access_log.info(
+            "method=%s path=%s status=%s duration_ms=%d",
+            request.method,
+            request.path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+
+def _forget_request_id(**kwargs):
+    set_request_id("-")
+
+
+# Cleared only when the response is finished: Django logs 4xx/5xx after the middleware
+# has returned, and those lines should carry the request id too.
+request_finished.connect(_forget_request_id, dispatch_uid="stripedemo.forget_request_id")
 
 
 class JsonErrorsMiddleware:
@@ -60,9 +67,14 @@ class JsonErrorsMiddleware:
             and response.status_code >= 400
             and response.get("Content-Type", "").startswith("text/html")
         ):
-            return error_response(
+            json_response = error_response(
                 HTTPStatus(response.status_code).phrase + ".", status=response.status_code
             )
+            # What the error says in its headers stays (a 405 must name its Allow methods).
+            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+                if response.has_header(header):
+                    json_response[header] = response[header]
+            return json_response
         return response
 
     def process_exception(self, request, exception):

@@ -30,3 +30,11 @@ def test_a_wrong_method_is_a_json_405(api):
 
     assert response.status_code == 405
     assert response.json()["success"] is False
+
+
+def test_a_wrong_method_on_a_plain_django_view_is_a_json_405_naming_the_allowed_ones(api):
+    response = api.get("/api/stripe/webhook/")
+
+    assert response.status_code == 405
+    assert response.json()["success"] is False
+    assert response["Allow"] == "POST"

@@ -1,10 +1,18 @@
-/* Stripe.js: loading it, the card Element, and paying for one order.
+/* Stripe.js: loading it, the card Element, and paying for one order with a PaymentIntent.
  *
  * The only file that calls Stripe.js, and only with calls that exist in Stripe's real
  * Stripe.js v3 (Stripe(), elements(), create('card'), mount, on, focus, clear,
- * createToken), so the same code runs against Stripe and against devstripe's
- * stand-in. The card number stays inside Stripe's Element: this page only ever sees
- * the token.
+ * createPaymentMethod, handleNextAction), so the same code runs against Stripe and
+ * against devstripe's stand-in. The card number stays inside Stripe's Element: this page
+ * only ever sees the PaymentMethod's id (pm_…) and, when the card asks for 3-D Secure,
+ * the PaymentIntent's client secret.
+ *
+ * Paying (payForOrder): createPaymentMethod → POST /api/order/ (or, with another card
+ * for an order that failed, POST /api/order/<id>/pay/) → if the answer says
+ * requires_action, handleNextAction shows the bank's authentication step → POST
+ * /api/order/<id>/confirm/. The shop settles the order from what Stripe says, never
+ * from what Stripe.js told this page, so confirm/ is called whatever the step's outcome
+ * and its answer is the one that counts.
  */
 (function (Shop) {
   'use strict';
@@ -87,30 +95,111 @@
 
   class CardError extends Error {}
 
-  /* Pays for one purchase attempt: {key, productId, quantity, token}.
-   *
-   * Turns the card into a token once per attempt (stripe.createToken), then posts it
-   * with the product to POST /api/order/ under the attempt's Idempotency-Key. Retrying
-   * the same attempt (after a network failure) sends the same token and key again.
-   * Resolves with the API's answer ({status, body}); rejects with a CardError (Stripe.js
-   * refused the card details: no order was made) or the API's ApiError.
-   *
-   * The one function to replace when the pop-up moves to PaymentIntents.
-   */
-  function payForOrder(attempt) {
-    const tokenReady = attempt.token
-      ? Promise.resolve(attempt.token)
-      : stripe.createToken(card).then((result) => {
-        if (result.error) throw new CardError(result.error.message);
-        attempt.token = result.token.id;
-        return attempt.token;
-      });
-    return tokenReady.then((token) => Shop.api.post(
+  const ORDER_TIMEOUT = 90000; // longer than the server's Stripe timeout with its retries
+  // How long to keep asking while the bank has not decided (confirm/ answers 202).
+  const BANK_WAIT_MS = [1000, 2000, 3000, 4000, 5000];
+
+  function wait(ms) {
+    return new Promise((resolve) => { setTimeout(resolve, ms); });
+  }
+
+  /* The attempt's PaymentMethod id: made once per attempt, so a retry sends the same. */
+  function paymentMethodFor(attempt) {
+    if (attempt.paymentMethod) return Promise.resolve(attempt.paymentMethod);
+    return stripe.createPaymentMethod({ type: 'card', card }).then((result) => {
+      if (result.error) throw new CardError(result.error.message);
+      attempt.paymentMethod = result.paymentMethod.id;
+      return attempt.paymentMethod;
+    });
+  }
+
+  /* A new order (under the attempt's Idempotency-Key), or another card for attempt.orderId. */
+  function submit(attempt, paymentMethod) {
+    if (attempt.orderId) {
+      return Shop.api.post(
+        `/api/order/${attempt.orderId}/pay/`,
+        { payment_method: paymentMethod },
+        { auth: true, timeout: ORDER_TIMEOUT },
+      );
+    }
+    return Shop.api.post(
       '/api/order/',
-      { product: attempt.productId, quantity: attempt.quantity, token },
-      // Longer than the server's Stripe timeout with its retries.
-      { auth: true, headers: { 'Idempotency-Key': attempt.key }, timeout: 90000 },
-    ));
+      { product: attempt.productId, quantity: attempt.quantity, payment_method: paymentMethod },
+      { auth: true, headers: { 'Idempotency-Key': attempt.key }, timeout: ORDER_TIMEOUT },
+    );
+  }
+
+  /* Asks the shop to settle an order from its PaymentIntent at Stripe. Harmless to repeat. */
+  function confirmOrder(orderId) {
+    return Shop.api.post(`/api/order/${orderId}/confirm/`, undefined, {
+      auth: true, timeout: ORDER_TIMEOUT,
+    });
+  }
+
+  /* confirm/ until the bank has decided (paid, failed, or it wants the shopper again),
+     a few times at growing intervals; resolves with the last answer. */
+  function settle(attempt, onStep) {
+    const { orderId } = attempt.action;
+    let waited = 0;
+    const ask = () => confirmOrder(orderId).then((answer) => {
+      if (answer.status !== 202) return answer; // 200 paid (402 failed rejects)
+      if (answer.body.requires_action) {
+        // Still waiting for the shopper: the next Pay shows the step again.
+        attempt.action = { orderId, clientSecret: answer.body.client_secret, shown: false };
+        return answer;
+      }
+      if (waited >= BANK_WAIT_MS.length) return answer; // still undecided: pending
+      onStep('waiting');
+      const delay = BANK_WAIT_MS[waited];
+      waited += 1;
+      return wait(delay).then(ask);
+    });
+    return ask();
+  }
+
+  /* The bank's step (once per client secret), then confirm/. */
+  function authenticate(attempt, onStep) {
+    const { action } = attempt;
+    if (action.shown) return settle(attempt, onStep); // a retry after confirm/ got no answer
+    onStep('authenticate');
+    return Promise.resolve()
+      .then(() => stripe.handleNextAction({ clientSecret: action.clientSecret }))
+      // Its result, error or not, only tells this page that the step is over.
+      .catch(() => null)
+      .then(() => {
+        action.shown = true;
+        onStep('confirm');
+        return settle(attempt, onStep);
+      });
+  }
+
+  /* Pays for one purchase attempt: {key, productId, quantity, orderId, paymentMethod, action}.
+   *
+   * Makes the attempt's PaymentMethod (stripe.createPaymentMethod) once, posts it: a new
+   * order with the product and quantity under the attempt's Idempotency-Key, or, when
+   * `orderId` is set, another card for that order (pay/). An answer with requires_action
+   * is kept in `attempt.action` ({orderId, clientSecret}); the bank's step runs and then
+   * confirm/ (polled a few times while the bank has not decided). A retry of the same
+   * attempt (no answer came) sends the same PaymentMethod and key again, or, once the
+   * order is known, goes on from the step it had reached. `onStep(name)` hears
+   * 'authenticate' (the bank's step is showing), 'confirm' and 'waiting'.
+   *
+   * Resolves with the last answer of the API ({status, body}): 200/201 paid, or 202 with
+   * the order still pending (`body.requires_action` when the shopper has yet to complete
+   * the step). Rejects with a CardError (Stripe.js refused the card details: nothing was
+   * sent to the shop) or the API's ApiError (a 402 carries the failed order).
+   */
+  function payForOrder(attempt, onStep = () => {}) {
+    if (attempt.action) return authenticate(attempt, onStep);
+    return paymentMethodFor(attempt)
+      .then((paymentMethod) => submit(attempt, paymentMethod))
+      .then((answer) => {
+        if (!answer.body.requires_action) return answer;
+        attempt.action = {
+          orderId: answer.body.order.id, clientSecret: answer.body.client_secret, shown: false,
+        };
+        return authenticate(attempt, onStep);
+      });
   }
 
   Shop.payment = { load, mountCard, focusCard, clearCard, newAttemptKey, payForOrder, CardError };

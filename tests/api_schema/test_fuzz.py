@@ -29,7 +29,15 @@ CHECKS = [
     "status_code_conformance",
     "content_type_conformance",
     "response_schema_conformance",
+    "response_headers_conformance",
     "no_stack_trace",  # tests/api_schema/fuzz_hooks.py
+    # Without the login token (or with a broken one) a shopper's operation is a 401.
+    "ignored_auth",
+    # Without Stripe-Signature the webhook refuses.
+    "missing_required_header",
+    # A method an operation does not have is a 405 naming the ones it has.
+    "unsupported_method",
+    "allow_header_conformance",
 ]
 # The whole run (about a minute), and each request (a Stripe call with its retries).
 RUN_TIMEOUT_SECONDS = 240
