@@ -18,8 +18,8 @@ class OrderPagination(LimitOffsetPagination):
     max_limit = 100
 
 
-def order_response(order, http_status, error=None, intent=None):
-    body = {"order": OrderSerializer(order).data}
+def order_response(request, order, http_status, error=None, intent=None):
+    body = {"order": OrderSerializer(order, context={"request": request}).data}
     body = {**error_body(error), **body} if error else {"success": True, **body}
     if intent is not None and intent.get("status") == "requires_action":
         # The browser completes the card's 3-D Secure step with Stripe.js, then calls
@@ -28,19 +28,20 @@ def order_response(order, http_status, error=None, intent=None):
     return Response(body, status=http_status)
 
 
-def settled_response(order, intent=None, paid_status=status.HTTP_200_OK):
+def settled_response(request, order, intent=None, paid_status=status.HTTP_200_OK):
     """Answer with what the order's state now is: paid, failed, or still waiting."""
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
-        return order_response(order, paid_status)
+        return order_response(request, order, paid_status)
     if order.status == Order.Status.FAILED and not (
         intent is not None and intent.get("status") == "requires_action"
     ):
         return order_response(
+            request,
             order,
             status.HTTP_402_PAYMENT_REQUIRED,
             error=order.failure_message or "Payment failed.",
         )
-    return order_response(order, status.HTTP_202_ACCEPTED, intent=intent)
+    return order_response(request, order, status.HTTP_202_ACCEPTED, intent=intent)
 
 
 class OrderList(APIView):
@@ -49,11 +50,14 @@ class OrderList(APIView):
     @docs.list_orders
     def get(self, request):
         orders = Order.objects.for_user(request.user)
+        context = {"request": request}
         paginator = OrderPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
         if page is None:
-            return Response(OrderSerializer(orders, many=True).data)
-        return paginator.get_paginated_response(OrderSerializer(page, many=True).data)
+            return Response(OrderSerializer(orders, many=True, context=context).data)
+        return paginator.get_paginated_response(
+            OrderSerializer(page, many=True, context=context).data
+        )
 
     @docs.place_order
     def post(self, request):
@@ -61,7 +65,7 @@ class OrderList(APIView):
         serializer.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            return place_and_pay(request.user, serializer.validated_data)
+            return place_and_pay(request, serializer.validated_data)
         if not 0 < len(key) <= idempotency.KEY_MAX_LENGTH:
             return Response(
                 error_body("The Idempotency-Key header must be 1 to 255 characters."),
@@ -81,7 +85,7 @@ class OrderList(APIView):
             )
         try:
             response = place_and_pay(
-                request.user,
+                request,
                 serializer.validated_data,
                 on_placed=lambda order: idempotency.attach_order(record, order),
             )
@@ -92,8 +96,10 @@ class OrderList(APIView):
         return response
 
 
-def place_and_pay(user, data, on_placed=None):
-    order = services.place_order(user=user, product=data["product"], quantity=data["quantity"])
+def place_and_pay(request, data, on_placed=None):
+    order = services.place_order(
+        user=request.user, product=data["product"], quantity=data["quantity"]
+    )
     if on_placed is not None:
         on_placed(order)
     try:
@@ -103,8 +109,8 @@ def place_and_pay(user, data, on_placed=None):
             order, intent = services.pay_with_payment_method(order, data["payment_method"])
     except payments.PaymentError as error:
         order.refresh_from_db()
-        return order_response(order, error.http_status, error=error.message)
-    return settled_response(order, intent, paid_status=status.HTTP_201_CREATED)
+        return order_response(request, order, error.http_status, error=error.message)
+    return settled_response(request, order, intent, paid_status=status.HTTP_201_CREATED)
 
 
 def own_order(request, pk):
@@ -116,7 +122,7 @@ class OrderDetail(APIView):
 
     @docs.retrieve_order
     def get(self, request, pk):
-        return Response(OrderSerializer(own_order(request, pk)).data)
+        return Response(OrderSerializer(own_order(request, pk), context={"request": request}).data)
 
 
 class ConfirmOrder(APIView):
@@ -130,8 +136,8 @@ class ConfirmOrder(APIView):
             order, intent = services.refresh_from_payment_intent(own_order(request, pk))
         except payments.PaymentError as error:
             order = own_order(request, pk)
-            return order_response(order, error.http_status, error=error.message)
-        return settled_response(order, intent)
+            return order_response(request, order, error.http_status, error=error.message)
+        return settled_response(request, order, intent)
 
 
 class PayOrderAgain(APIView):
@@ -147,8 +153,8 @@ class PayOrderAgain(APIView):
         try:
             order, intent = services.pay_again(order, serializer.validated_data["payment_method"])
         except services.OrderError as error:
-            return order_response(order, error.http_status, error=error.message)
+            return order_response(request, order, error.http_status, error=error.message)
         except payments.PaymentError as error:
             order.refresh_from_db()
-            return order_response(order, error.http_status, error=error.message)
-        return settled_response(order, intent)
+            return order_response(request, order, error.http_status, error=error.message)
+        return settled_response(request, order, intent)

@@ -17,7 +17,6 @@ import pytest
 import requests
 
 from tests.conftest import token_for
-from tests.servers import shop_server
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
@@ -42,29 +41,6 @@ CHECKS = [
 # The whole run (about a minute), and each request (a Stripe call with its retries).
 RUN_TIMEOUT_SECONDS = 240
 REQUEST_TIMEOUT_SECONDS = 30
-
-
-@pytest.fixture(scope="module")
-def fuzzed_shop(django_db_setup, devstripe_process):
-    """The shop under gunicorn, with sign-up and login throttling out of the fuzzer's way.
-
-    (At the usual 20 a minute nearly every sign-up and login would be a 429, and the
-    logic behind them would go untested; the 429 itself is tested in tests/accounts.)
-    """
-    with shop_server(
-        devstripe_process, workers=2, threads=8, THROTTLE_AUTH_RATE="1000000/min"
-    ) as url:
-        yield url
-
-
-@pytest.fixture
-def catalog(make_product):
-    # The schema's examples buy product 1; an id the fuzzer will also guess.
-    return [
-        make_product(id=1, name="Stripe Demo Mug", price="12.50"),
-        make_product(id=2, name="Idempotent T-shirt", price="19.99"),
-        make_product(id=3, name="Retired Cap", price="17.00", active=False),
-    ]
 
 
 def schemathesis_run(base_url, workdir, *options):

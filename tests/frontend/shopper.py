@@ -7,6 +7,7 @@ same labels as Stripe's card Element.
 
 import datetime
 import re
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
@@ -14,6 +15,7 @@ from tests.conftest import PASSWORD
 
 VISA = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
+THREE_D_SECURE = "4000 0027 6000 3184"  # the bank asks for 3-D Secure
 
 
 def next_year_expiry():
@@ -74,3 +76,36 @@ def orders_posted(page):
         ),
     )
     return posted
+
+
+def payments_posted(page):
+    """Starts recording every POST the page makes about orders: /api/order/ and
+    /api/order/<id>/pay/ or /confirm/; returns the growing list of requests."""
+    posted = []
+    page.on(
+        "request",
+        lambda request: (
+            posted.append(request)
+            if request.method == "POST"
+            and re.search(r"/api/order/(\d+/(pay|confirm)/)?$", request.url)
+            else None
+        ),
+    )
+    return posted
+
+
+def path_of(request):
+    return urlsplit(request.url).path
+
+
+def bank_check(page):
+    """The bank's 3-D Secure step as Stripe.js shows it: devstripe's test page in a frame."""
+    return page.frame_locator("#devstripe-3ds-frame")
+
+
+def complete_authentication(page):
+    bank_check(page).get_by_role("button", name="Complete authentication").click()
+
+
+def fail_authentication(page):
+    bank_check(page).get_by_role("button", name="Fail authentication").click()

@@ -1,4 +1,5 @@
-"""Buying in a real browser: the card pop-up, Stripe.js tokens, declines and double clicks.
+"""Buying in a real browser: the card pop-up, Stripe.js PaymentMethods, declines and
+double clicks. (The bank's 3-D Secure step: test_three_d_secure.py.)
 
 Each journey is checked where it ends: in the database and at devstripe.
 """
@@ -6,9 +7,11 @@ Each journey is checked where it ends: in the database and at devstripe.
 import json
 
 import pytest
+import stripe
 from playwright.sync_api import expect
 
 from orders.models import Order
+from tests.conftest import charges_at
 from tests.frontend.shopper import (
     DECLINED,
     VISA,
@@ -18,15 +21,26 @@ from tests.frontend.shopper import (
     fill_login_form,
     log_in,
     orders_posted,
+    path_of,
     pay_button,
+    payments_posted,
     sign_up,
 )
 
 pytestmark = pytest.mark.browser
 
 
-def charges_at(devstripe):
-    return devstripe.requests(path="/v1/charges", method="POST")
+def intents_created(devstripe):
+    return devstripe.requests(path="/v1/payment_intents", method="POST")
+
+
+def payment_method_at(devstripe, payment_method_id):
+    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
+    return client.v1.payment_methods.retrieve(payment_method_id).to_dict()
+
+
+def succeeded_charges(devstripe):
+    return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
 
 
 def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devstripe, screenshot):
@@ -68,15 +82,22 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     expect(page.get_by_role("main")).to_contain_text("$39.98")
     screenshot(page, "payment_submitted")
 
-    # The browser sent a Stripe token, never the card number.
+    # The card went from the page to Stripe (with the publishable key); the shop got a
+    # PaymentMethod id, never the card number, and paid with it through a PaymentIntent.
+    [made] = devstripe.requests(path="/v1/payment_methods", method="POST")
+    assert made["key_kind"] == "publishable"
     [request] = posted
     body = json.loads(request.post_data)
-    assert body["token"].startswith("tok_")
+    assert "token" not in body
+    assert payment_method_at(devstripe, body["payment_method"])["card"]["last4"] == "4242"
     assert body["product"] == order.product_id and body["quantity"] == 2
     assert "4242" not in request.post_data
+    [intent] = intents_created(devstripe)
+    assert intent["params"]["payment_method"] == body["payment_method"]
+    assert intent["params"]["amount"] == "3998"
+    assert order.stripe_payment_intent_id.startswith("pi_")
     [charge] = charges_at(devstripe)
-    assert charge["params"]["source"] == body["token"]
-    assert charge["params"]["amount"] == "3998"
+    assert (charge["status"], charge["amount"]) == ("succeeded", 3998)
 
     page.get_by_role("link", name="View my orders").click()
     row = page.locator(f'tr[data-order-id="{order.id}"]')
@@ -95,10 +116,10 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     expect(page.get_by_text("Log in to see your orders.")).to_be_visible()
 
 
-def test_a_declined_card_shows_stripes_message_and_another_card_then_pays(
+def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_order(
     page, user, devstripe, screenshot
 ):
-    posted = orders_posted(page)
+    posted = payments_posted(page)
     log_in(page, user.email)
     popup = click_buy(page, "Stripe Demo Mug")
     enter_card(popup, DECLINED)
@@ -106,26 +127,39 @@ def test_a_declined_card_shows_stripes_message_and_another_card_then_pays(
 
     expect(popup.locator(".pay-error")).to_have_text("Your card was declined.")
     expect(pay_button(popup)).to_be_enabled()
+    expect(popup.get_by_label("Card number")).to_have_value("")  # emptied for another card
+    expect(popup.get_by_label("Card number")).to_be_focused()
     screenshot(page, "declined")
     declined = Order.objects.get()
     assert declined.status == "FAILED"
     assert declined.failure_message == "Your card was declined."
 
     enter_card(popup, VISA)
+    expect(popup.locator(".pay-error")).to_be_empty()
     pay_button(popup).click()
 
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
-    assert [order.status for order in Order.objects.order_by("id")] == ["FAILED", "PAID"]
-    assert len(charges_at(devstripe)) == 2
-    # Two purchase attempts: two idempotency keys, and two different tokens.
-    keys = {request.headers["idempotency-key"] for request in posted}
-    tokens = {json.loads(request.post_data)["token"] for request in posted}
-    assert len(posted) == len(keys) == len(tokens) == 2
+    # Another card on the same order: it went from FAILED to PAID, through one
+    # PaymentIntent, with two payment attempts under two Stripe idempotency keys.
+    paid = Order.objects.get()
+    assert (paid.id, paid.status, paid.failure_message) == (declined.id, "PAID", "")
+    assert paid.stripe_payment_intent_id == declined.stripe_payment_intent_id
+    first, second = paid.attempts.order_by("number")
+    assert (first.status, second.status) == ("failed", "succeeded")
+    assert first.idempotency_key != second.idempotency_key
+    assert [path_of(request) for request in posted] == [
+        "/api/order/",
+        f"/api/order/{paid.id}/pay/",
+    ]
+    methods = [json.loads(request.post_data)["payment_method"] for request in posted]
+    assert methods[0] != methods[1]  # a PaymentMethod per card
+    assert len(succeeded_charges(devstripe)) == 1
+    assert len(charges_at(devstripe)) == 2  # the declined one and the paid one
 
     page.get_by_role("link", name="View my orders").click()
-    failed_row = page.locator(f'tr[data-order-id="{declined.id}"]')
-    expect(failed_row.locator(".order-status")).to_have_text("Failed")
-    expect(failed_row).to_contain_text("Your card was declined.")
+    row = page.locator(f'tr[data-order-id="{paid.id}"]')
+    expect(row.locator(".order-status")).to_have_text("Paid")
+    expect(page.locator("tr.order-row")).to_have_count(1)
     screenshot(page, "orders")
 
 
@@ -153,6 +187,8 @@ def test_a_double_click_on_pay_makes_one_order_and_one_charge(page, user, devstr
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
     assert len(posted) == 1
     assert Order.objects.count() == 1
+    assert len(devstripe.requests(path="/v1/payment_methods", method="POST")) == 1
+    assert len(intents_created(devstripe)) == 1
     assert len(charges_at(devstripe)) == 1
 
 
@@ -181,7 +217,9 @@ def test_pay_again_after_a_lost_connection_retries_the_same_attempt(page, user, 
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
     assert len(posted) == 2
     assert posted[0].headers["idempotency-key"] == posted[1].headers["idempotency-key"]
-    assert posted[0].post_data == posted[1].post_data  # the same token, product and quantity
+    # The same PaymentMethod (made once), product and quantity.
+    assert posted[0].post_data == posted[1].post_data
+    assert len(devstripe.requests(path="/v1/payment_methods", method="POST")) == 1
     assert Order.objects.get().status == "PAID"
     assert len(charges_at(devstripe)) == 1
 

@@ -42,6 +42,7 @@ def test_a_shopper_lists_their_orders_newest_first(shopper_api, user, make_user,
     assert newest["amount"] == 3998
     assert newest["status"] == "FAILED"
     assert newest["product"]["price"] == "19.99"
+    assert newest["product"]["image_url"].startswith("http://testserver/static/")
 
 
 def test_one_order_is_read_by_id(shopper_api, user, make_order):

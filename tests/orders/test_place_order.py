@@ -27,6 +27,9 @@ def test_tok_visa_pays_the_order_and_stores_the_charge(shopper_api, product, dev
     assert body["order"]["amount"] == 1999
     assert body["order"]["quantity"] == 1
     assert body["order"]["product"]["id"] == product.id
+    assert body["order"]["product"]["image_url"] == (
+        "http://testserver/static/catalog/products/tshirt.svg"
+    )
     order = Order.objects.get(pk=body["order"]["id"])
     assert order.stripe_charge_id.startswith("ch_")
     assert order.failure_message == ""
