@@ -137,22 +137,32 @@ def charge_with_token(order, token):
 def run_charge_attempt(attempt):
     """Send a charge attempt to Stripe (again), with its saved key, and apply the answer."""
     order = attempt.order
-    try:
-        charge = payments.create_charge(
+    charge = _ask_stripe(
+        order,
+        attempt,
+        lambda: payments.create_charge(
             amount=order.amount,
             currency=order.currency,
             source=attempt.payment_source,
             order_id=order.pk,
             description=_description(order),
             idempotency_key=attempt.idempotency_key,
-        )
+        ),
+    )
+    settle_from_stripe(charge, idempotency_key=attempt.idempotency_key)
+
+
+def _ask_stripe(order, attempt, call):
+    """Make an attempt's Stripe call. A definite refusal fails the attempt (and a pending
+    order); an unknown outcome leaves both as they are, for reconciliation."""
+    try:
+        return call()
     except (payments.CardDeclined, payments.PaymentRejected, payments.PaymentMisconfigured) as e:
         _fail(order, attempt, e)
         raise
     except payments.PaymentUnavailable:
         log.warning("order_id=%s status=PENDING stripe unavailable, left for reconcile", order.pk)
         raise
-    settle_from_stripe(charge, idempotency_key=attempt.idempotency_key)
 
 
 def pay_with_payment_method(order, payment_method):
@@ -198,28 +208,29 @@ def run_payment_intent_attempt(attempt):
     creates_intent = not order.attempts.filter(
         kind=PaymentAttempt.Kind.PAYMENT_INTENT, number__lt=attempt.number
     ).exists()
-    try:
-        if creates_intent:
-            intent = payments.create_payment_intent(
+    if creates_intent:
+        intent = _ask_stripe(
+            order,
+            attempt,
+            lambda: payments.create_payment_intent(
                 amount=order.amount,
                 currency=order.currency,
                 payment_method=attempt.payment_source,
                 order_id=order.pk,
                 description=_description(order),
                 idempotency_key=attempt.idempotency_key,
-            )
-        else:
-            intent = payments.confirm_payment_intent(
+            ),
+        )
+    else:
+        intent = _ask_stripe(
+            order,
+            attempt,
+            lambda: payments.confirm_payment_intent(
                 order.stripe_payment_intent_id,
                 payment_method=attempt.payment_source,
                 idempotency_key=attempt.idempotency_key,
-            )
-    except (payments.CardDeclined, payments.PaymentRejected, payments.PaymentMisconfigured) as e:
-        _fail(order, attempt, e)
-        raise
-    except payments.PaymentUnavailable:
-        log.warning("order_id=%s status=PENDING stripe unavailable, left for reconcile", order.pk)
-        raise
+            ),
+        )
     PaymentAttempt.objects.filter(pk=attempt.pk).update(stripe_id=intent["id"])
     settle_from_stripe(intent, idempotency_key=attempt.idempotency_key)
     return intent

@@ -1,18 +1,17 @@
-"""/api/docs/ in a real browser: every operation is listed, and "Try it out" works
-against the shop itself, logged in with the original clients' `JWT <token>` header."""
+"""/api/docs/: Swagger UI served by the shop itself (no CDN), every operation listed, and
+"Try it out" working against the shop, logged in with the original clients' header."""
 
 import json
 import re
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from catalog.models import Product
 from orders.models import Order
 from tests.conftest import token_for
 from tests.frontend.conftest import DESKTOP, open_page
-
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
@@ -49,6 +48,7 @@ def try_it(block, body=None):
     return int(status.inner_text())
 
 
+@pytest.mark.browser
 def test_every_operation_is_listed(docs, api):
     schema = api.get("/api/schema/?format=json").json()
 
@@ -57,6 +57,7 @@ def test_every_operation_is_listed(docs, api):
             expect(operation(docs, described["tags"][0], described["operationId"])).to_be_visible()
 
 
+@pytest.mark.browser
 def test_try_it_out_buys_with_a_test_token_and_lists_the_order(docs, user, devstripe):
     product_id = Product.objects.get(name="Team Cap").id  # the shop's demo catalog
     log_in(docs, user)
@@ -73,3 +74,24 @@ def test_try_it_out_buys_with_a_test_token_and_lists_the_order(docs, user, devst
     assert listed == 200
     response = operation(docs, "orders", "order_list").locator(".live-responses-table")
     expect(response).to_contain_text(f'"id": {order.id}')
+
+
+@pytest.mark.server
+def test_the_docs_page_loads_swagger_ui_from_the_shop_itself(fuzzed_shop):
+    page = requests.get(f"{fuzzed_shop}/api/docs/", timeout=10)
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert 'url: "/api/schema/"' in page.text
+    assets = [
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js",
+        "/static/drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png",
+    ]
+    for asset in assets:
+        assert f'"{asset}"' in page.text, asset
+        response = requests.get(f"{fuzzed_shop}{asset}", timeout=10)
+        assert response.status_code == 200, asset
+        assert len(response.content) > 500, asset
+    assert "cdn." not in page.text and "https://" not in page.text

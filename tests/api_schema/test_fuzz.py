@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import token_for
 
@@ -22,7 +21,7 @@ pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 
 HOOKS = Path(__file__).with_name("fuzz_hooks.py")
 SEED = 20250131
-MAX_EXAMPLES = 40  # per operation and phase
+MAX_EXAMPLES = 60  # per operation and phase
 CHECKS = [
     "not_a_server_error",
     "status_code_conformance",
@@ -77,23 +76,3 @@ def test_every_operation_answers_as_documented_whatever_it_is_sent(
     assert run.returncode == 0, report
     assert "11 selected / 11 total" in run.stdout, report
     assert "unique failure" not in run.stdout, report
-
-
-def test_the_docs_page_loads_swagger_ui_from_the_shop_itself(fuzzed_shop):
-    page = requests.get(f"{fuzzed_shop}/api/docs/", timeout=10)
-
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    assert 'url: "/api/schema/"' in page.text
-    assets = [
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png",
-    ]
-    for asset in assets:
-        assert f'"{asset}"' in page.text, asset
-        response = requests.get(f"{fuzzed_shop}{asset}", timeout=10)
-        assert response.status_code == 200, asset
-        assert len(response.content) > 500, asset
-    assert "cdn." not in page.text and "https://" not in page.text

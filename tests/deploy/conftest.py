@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import free_port, test_database_url
+from tests.servers import free_port, test_database_url, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV_FILE = ROOT / "deploy" / "production.env.example"
@@ -68,21 +67,6 @@ def container_commands():
     for config in ebextensions().values():
         commands.update(config.get("container_commands", {}))
     return dict(sorted(commands.items()))
-
-
-def wait_until_answering(url, process, seconds=30):
-    """Until the server answers at all (a worker may still be booting after the master
-    accepts connections: a read timeout means wait, like a refused connection)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=5)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing answered at {url} within {seconds}s")
 
 
 def clean_environment(home, **variables):
@@ -183,7 +167,7 @@ def run_procfile_server(work, environment):
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answering(f"{url}/api/health/", process)
+        wait_until_up(f"{url}/api/health/", process)
         yield Server(url=url, log_file=log_file)
     finally:
         process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
@@ -242,7 +226,7 @@ def moto_server(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_answering(f"{url}/moto-api/", process)
+        wait_until_up(f"{url}/moto-api/", process)
         yield url
     finally:
         process.terminate()

@@ -1,0 +1,247 @@
+"""Paying with a card whose bank asks for 3-D Secure, in a real browser.
+
+The pop-up makes a PaymentMethod with Stripe.js, the shop answers `requires_action`,
+Stripe.js's handleNextAction shows the bank's step (devstripe's test page, in a frame)
+and the page then asks the shop to confirm/: the shop settles from Stripe, never from
+the browser's word. Each journey is checked in the database and at devstripe.
+"""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from orders.models import Order, PaymentAttempt, StripeEvent
+from tests.conftest import charges_at
+from tests.frontend.shopper import (
+    THREE_D_SECURE,
+    VISA,
+    bank_check,
+    click_buy,
+    complete_authentication,
+    enter_card,
+    fail_authentication,
+    log_in,
+    path_of,
+    pay_button,
+    payments_posted,
+)
+
+pytestmark = pytest.mark.browser
+
+BANK_STEP = "Your bank asks you to confirm this payment"
+FAILED_AUTHENTICATION = "The provided PaymentMethod has failed authentication."
+
+
+def succeeded_charges(devstripe):
+    return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
+
+
+def challenge(page):
+    """The bank's step as Stripe.js opens it over the page."""
+    return page.locator("#devstripe-3ds-frame")
+
+
+def frames_opened(page):
+    """Starts recording the names of frames the page opens; returns the growing list."""
+    names = []
+    page.on("frameattached", lambda frame: names.append(frame.name))
+    return names
+
+
+def test_a_card_without_a_challenge_pays_at_once_without_the_banks_step(page, user, devstripe):
+    posted = payments_posted(page)
+    frames = frames_opened(page)
+    log_in(page, user.email)
+    popup = click_buy(page, "Team Cap")
+    enter_card(popup, VISA)
+    pay_button(popup).click()
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    order = Order.objects.get()
+    assert order.status == "PAID"
+    assert [path_of(request) for request in posted] == ["/api/order/"]
+    assert posted[0].response().status == 201
+    assert "devstripe-3ds-frame" not in frames  # no bank step was shown
+    [attempt] = order.attempts.all()
+    assert attempt.status == PaymentAttempt.Status.SUCCEEDED
+    assert len(succeeded_charges(devstripe)) == 1
+
+
+def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(
+    page, user, devstripe, screenshot
+):
+    posted = payments_posted(page)
+    log_in(page, user.email)
+    popup = click_buy(page, "Stripe Demo Mug")
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).click()
+
+    expect(challenge(page)).to_be_visible()
+    expect(bank_check(page).get_by_role("heading")).to_have_text(
+        "devstripe — test 3-D Secure page (not your bank)"
+    )
+    expect(popup.locator(".pay-status")).to_contain_text(BANK_STEP)
+    expect(pay_button(popup)).to_be_disabled()  # nothing else to press meanwhile
+    screenshot(page, "three_d_secure_challenge")
+    order = Order.objects.get()
+    assert order.status == "PENDING"  # the shop waits for the bank
+    assert order.attempts.get().status == PaymentAttempt.Status.REQUIRES_ACTION
+    placed = posted[0].response()
+    assert placed.status == 202 and placed.json()["requires_action"] is True
+
+    complete_authentication(page)
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(challenge(page)).to_have_count(0)
+    order.refresh_from_db()
+    assert order.status == "PAID"
+    assert order.attempts.get().status == PaymentAttempt.Status.SUCCEEDED
+    assert [path_of(request) for request in posted] == [
+        "/api/order/",
+        f"/api/order/{order.id}/confirm/",
+    ]
+    assert posted[1].response().status == 200
+    [charge] = succeeded_charges(devstripe)
+    assert charge["payment_intent"] == order.stripe_payment_intent_id
+    assert charge["payment_method_details"]["card"]["three_d_secure"]["result"] == "authenticated"
+
+    page.get_by_role("link", name="View my orders").click()
+    row = page.locator(f'tr[data-order-id="{order.id}"]')
+    expect(row.locator(".order-status")).to_have_text("Paid")
+
+
+def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
+    page, user, devstripe, screenshot
+):
+    posted = payments_posted(page)
+    log_in(page, user.email)
+    popup = click_buy(page, "Field Notebook")
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).click()
+    expect(challenge(page)).to_be_visible()
+
+    fail_authentication(page)
+
+    expect(popup.locator(".pay-error")).to_contain_text(FAILED_AUTHENTICATION)
+    expect(popup.locator(".pay-status")).to_be_empty()
+    expect(popup.get_by_label("Card number")).to_have_value("")  # ready for another card
+    expect(popup.get_by_label("Card number")).to_be_focused()
+    screenshot(page, "three_d_secure_failed")
+    failed = Order.objects.get()
+    assert failed.status == "FAILED"
+    assert failed.failure_code == "payment_intent_authentication_failure"
+    assert failed.failure_message.startswith(FAILED_AUTHENTICATION)
+    assert posted[-1].response().status == 402  # confirm/ said so, from Stripe
+
+    enter_card(popup, VISA)
+    pay_button(popup).click()
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    paid = Order.objects.get()  # still one order
+    assert (paid.id, paid.status) == (failed.id, "PAID")
+    assert [path_of(request) for request in posted] == [
+        "/api/order/",
+        f"/api/order/{paid.id}/confirm/",
+        f"/api/order/{paid.id}/pay/",
+    ]
+    first, second = paid.attempts.order_by("number")
+    assert (first.status, second.status) == (
+        PaymentAttempt.Status.FAILED,
+        PaymentAttempt.Status.SUCCEEDED,
+    )
+    assert first.idempotency_key != second.idempotency_key
+    # Both went to the order's one PaymentIntent, each under its attempt's key.
+    intent = paid.stripe_payment_intent_id
+    [created] = devstripe.requests(path="/v1/payment_intents", method="POST")
+    [confirmed] = devstripe.requests(path=f"/v1/payment_intents/{intent}/confirm", method="POST")
+    assert created["idempotency_key"] == first.idempotency_key
+    assert confirmed["idempotency_key"] == second.idempotency_key
+    methods = [json.loads(posted[i].post_data)["payment_method"] for i in (0, 2)]
+    assert methods[0] != methods[1] and confirmed["params"]["payment_method"] == methods[1]
+    [charge] = succeeded_charges(devstripe)
+    assert charge["payment_intent"] == intent
+
+
+def test_an_interrupted_banks_step_opens_again_with_pay(page, user, devstripe):
+    posted = payments_posted(page)
+    lost = []
+
+    def lose_stripe_js_first_look_at_the_intent(route):
+        if not lost:
+            lost.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    # Stripe.js's handleNextAction first reads the PaymentIntent; that read is lost.
+    page.route(f"{devstripe.url}/v1/payment_intents/**", lose_stripe_js_first_look_at_the_intent)
+    log_in(page, user.email)
+    popup = click_buy(page, "Canvas Tote")
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).click()
+
+    expect(popup.locator(".pay-status")).to_contain_text(
+        "Your bank is still waiting for you to confirm this payment."
+    )
+    expect(pay_button(popup)).to_be_enabled()
+    order = Order.objects.get()
+    assert order.status == "PENDING"
+    assert [path_of(request) for request in posted] == [
+        "/api/order/",
+        f"/api/order/{order.id}/confirm/",
+    ]
+    assert posted[1].response().status == 202
+
+    pay_button(popup).click()  # the same attempt: the bank's step again, no new order
+    expect(challenge(page)).to_be_visible()
+    complete_authentication(page)
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    assert len(lost) == 1
+    order.refresh_from_db()
+    assert order.status == "PAID"
+    assert order.attempts.count() == 1
+    assert [path_of(request) for request in posted][2:] == [f"/api/order/{order.id}/confirm/"]
+    assert len(succeeded_charges(devstripe)) == 1
+
+
+def test_the_webhook_settles_an_order_whose_page_closed_right_after_the_banks_step(
+    page, user, devstripe, webhooks_to, shop
+):
+    webhooks_to(shop)
+    blocked = []
+
+    def never_reach_the_shop(route):
+        blocked.append(route.request.url)
+        route.abort("connectionreset")
+
+    page.route("**/confirm/", never_reach_the_shop)
+    log_in(page, user.email)
+    popup = click_buy(page, "Sticker Pack")
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).click()
+    expect(challenge(page)).to_be_visible()
+    order = Order.objects.get()
+    assert order.status == "PENDING"
+
+    with page.expect_request("**/confirm/"):
+        complete_authentication(page)
+    page.close()  # the shopper is gone before the page could tell the shop
+
+    paid = devstripe.wait_for(
+        lambda: Order.objects.filter(pk=order.pk, status="PAID").exists(), timeout=10
+    )
+    assert paid, "the order was not settled by the webhook within 10 s"
+    assert blocked  # the page did try confirm/, and it never got through
+    # The shop never looked the PaymentIntent up itself (confirm/ would have, with its
+    # secret key); Stripe.js's own look-ups use the publishable key.
+    intent = Order.objects.get().stripe_payment_intent_id
+    lookups = devstripe.requests(path=f"/v1/payment_intents/{intent}", method="GET")
+    assert lookups and {lookup["key_kind"] for lookup in lookups} == {"publishable"}
+    [delivery] = [
+        d for d in devstripe.webhooks() if d["type"] == "payment_intent.succeeded" and d["ok"]
+    ]
+    assert delivery["url"] == f"{shop}/api/stripe/webhook/"
+    assert StripeEvent.objects.get(event_id=delivery["event_id"]).order_id == order.id
+    assert Order.objects.get().attempts.get().status == PaymentAttempt.Status.SUCCEEDED
