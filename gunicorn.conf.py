@@ -20,8 +20,14 @@ import os
 bind = f"{os.environ.get('GUNICORN_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # WEB_CONCURRENCY is the conventional name for the number of worker processes.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 2 + 1, 5)))
-threads = int(os.environ.get("GUNICORN_THREADS", "16"))
+# Defaults from the load benchmark (bench/RESULTS.md): one process per CPU, each with
+# enough threads for every request that may be waiting on Stripe at once. A gthread
+# worker keeps accepting connections while all its threads wait, and the kernel does
+# not spread connections evenly, so requests queue behind Stripe in a full worker: with
+# 4 × 8 or 3 × 8 threads the catalog's p50 went to 700+ ms while 20 shoppers paid; with
+# 2 × 32 it stayed near its p50 alone, at 35-39 orders/s (5 × 16: 33; 2 × 16: 19-32).
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 4)))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # Longer than a Stripe call with its retries (STRIPE_TIMEOUT × (1 + retries)), so a slow
 # payment is answered rather than killed half-way.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "90"))

@@ -660,8 +660,12 @@ def write_results(runs, args, command, started, loads, cpus):
             else "not pinned"
         ),
         f"- Load: wrk, one thread, {args.connections} connections for the reads, "
-        f"{args.buyers} for the buyers; {args.duration} s per scenario after a "
-        f"{args.warmup} s warm-up; devstripe answering after {args.stripe_latency_ms} ms",
+        f"{args.buyers} for the buyers; devstripe answering after {args.stripe_latency_ms} "
+        f"ms; after a {args.warmup} s warm-up, {args.rounds} rounds of every scenario in "
+        f"turn, {args.duration} s each",
+        "- Figures: requests/s over all rounds; × floor, p50 and p99 are the medians over "
+        "the rounds (× floor: the scenario's requests/s over the floor's in the same round); "
+        "errors are failed requests and answers with another status than the expected one",
         "",
     ]
     for run in runs:

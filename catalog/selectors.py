@@ -10,12 +10,18 @@ Any save of a product (the admin, `seed_products`) moves `updated` and so change
 version; adding, deleting or retiring one changes the count. A bulk `QuerySet.update()`
 that leaves `updated` alone would not be noticed: set `updated=timezone.now()` in such an
 update too.
+
+In production each process also reuses the version it read for a second
+(CATALOG_VERSION_SECONDS): under load the catalog then costs no database query at all,
+and a change shows in every process within that second.
 """
 
 import functools
 import hashlib
 import threading
+import time
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max
 from rest_framework.renderers import JSONRenderer
@@ -34,6 +40,10 @@ _json_by_etag = {}
 _json_lock = threading.Lock()
 _KEEP = 8  # versions × hosts; a few, as products change rarely
 
+# The version this process read last, and until when it may reuse it (catalog_version).
+_version_memo = None  # (until, version)
+_clock = time.monotonic
+
 
 @functools.cache
 def _version_query():
@@ -48,13 +58,30 @@ def _version_query():
     return queryset.query.sql_with_params()
 
 
-def catalog_version():
-    """A string that changes whenever the active catalog may have changed."""
+def _read_version():
     sql, params = _version_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return ":".join(map(str, row or (0, None, None)))
+
+
+def catalog_version():
+    """A string that changes whenever the active catalog may have changed.
+
+    With CATALOG_VERSION_SECONDS (1 in production) a process reuses the version it read
+    for that long, so that reading the catalog costs no database round trip at all.
+    """
+    global _version_memo
+    seconds = settings.CATALOG_VERSION_SECONDS
+    if seconds <= 0:
+        return _read_version()
+    memo, now = _version_memo, _clock()
+    if memo is not None and now < memo[0]:
+        return memo[1]
+    version = _read_version()
+    _version_memo = (now + seconds, version)  # one assignment: safe across threads
+    return version
 
 
 def catalog_etag(request):
@@ -84,7 +111,9 @@ def catalog_json(request, etag):
     return body
 
 
-def forget_json():
-    """Drop the kept JSON (for tests)."""
+def forget():
+    """Drop the kept version and JSON (for tests)."""
+    global _version_memo
+    _version_memo = None
     with _json_lock:
         _json_by_etag.clear()

@@ -205,9 +205,14 @@ def run_payment_intent_attempt(attempt):
     confirm that same PaymentIntent with their own card.
     """
     order = Order.objects.select_related("product").get(pk=attempt.order_id)
-    creates_intent = not order.attempts.filter(
-        kind=PaymentAttempt.Kind.PAYMENT_INTENT, number__lt=attempt.number
-    ).exists()
+    # The first attempt always creates (so that repeating it replays its creation); a
+    # later one confirms the PaymentIntent, unless Stripe refused to make one at all.
+    creates_intent = (
+        not order.stripe_payment_intent_id
+        or not order.attempts.filter(
+            kind=PaymentAttempt.Kind.PAYMENT_INTENT, number__lt=attempt.number
+        ).exists()
+    )
     if creates_intent:
         intent = _ask_stripe(
             order,

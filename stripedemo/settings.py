@@ -327,6 +327,12 @@ FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
 
 ORDER_MAX_QUANTITY = 10
 
+# How long a process may reuse the catalog's version (its ETag) before asking the
+# database again: the catalog then costs no query per request, and a product change
+# reaches every process within that many seconds (catalog/selectors.py). 0 asks every
+# time, the default with DEBUG (tests, local runs).
+CATALOG_VERSION_SECONDS = env_int("CATALOG_VERSION_SECONDS", 0 if DEBUG else 1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

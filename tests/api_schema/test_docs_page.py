@@ -83,15 +83,15 @@ def test_the_docs_page_loads_swagger_ui_from_the_shop_itself(fuzzed_shop):
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     assert 'url: "/api/schema/"' in page.text
-    assets = [
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-standalone-preset.js",
-        "/static/drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png",
-    ]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {asset.rsplit("/", 1)[1].split(".")[0] for asset in assets} == {
+        "favicon-32x32",
+        "swagger-ui",
+        "swagger-ui-bundle",
+        "swagger-ui-standalone-preset",
+    }
     for asset in assets:
-        assert f'"{asset}"' in page.text, asset
+        assert asset.startswith("/static/drf_spectacular_sidecar/"), asset  # not a CDN
         response = requests.get(f"{fuzzed_shop}{asset}", timeout=10)
         assert response.status_code == 200, asset
         assert len(response.content) > 500, asset
-    assert "cdn." not in page.text and "https://" not in page.text

@@ -3,13 +3,18 @@ docs/openapi.yaml is that same schema, so any change to the API shows up in revi
 
 import difflib
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.servers import shop_server
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
 REGENERATE = "python manage.py spectacular --file docs/openapi.yaml --validate"
@@ -64,6 +69,24 @@ def test_the_served_schema_is_the_committed_one(api, schema):
     assert as_json["Content-Type"].startswith("application/vnd.oai.openapi+json")
     assert yaml.safe_load(as_yaml.content) == schema
     assert as_json.json() == schema
+
+
+@pytest.mark.server
+def test_a_fresh_server_answers_its_first_schema_requests_at_once(
+    django_db_setup, devstripe_process
+):
+    # drf-spectacular's lazy loading is not thread-safe: this was 7 answers of 8 a 500.
+    together = threading.Barrier(8)
+
+    def fetch(url):
+        together.wait()
+        return requests.get(f"{url}/api/schema/?format=json", timeout=30).status_code
+
+    with shop_server(devstripe_process, workers=1, threads=8) as url:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(fetch, [url] * 8))
+
+    assert statuses == [200] * 8
 
 
 def api_routes(patterns=None, prefix=""):

@@ -1,6 +1,7 @@
 """GET /api/product/ with If-None-Match: an unchanged catalog is a 304, never re-serialized."""
 
 import pytest
+from django.utils import timezone
 
 from catalog import selectors
 
@@ -20,7 +21,7 @@ def test_an_unchanged_catalog_is_a_304_without_reading_or_serializing_products(
     api, product, django_assert_num_queries
 ):
     etag = api.get("/api/product/")["ETag"]
-    selectors.forget_json()  # nothing serialized to fall back on: a 200 would read products
+    selectors.forget()  # nothing serialized to fall back on: a 200 would read products
 
     with django_assert_num_queries(1) as queries:  # the catalog's version, nothing else
         response = api.get("/api/product/", HTTP_IF_NONE_MATCH=etag)
@@ -81,3 +82,25 @@ def test_an_etag_from_another_host_is_not_reused(api, product):
     assert there.status_code == 200
     assert there["ETag"] != here["ETag"]
     assert there.json()[0]["image_url"].startswith("http://localhost/")
+
+
+def test_in_production_a_process_reuses_the_version_for_a_second(
+    api, product, settings, monkeypatch, django_assert_num_queries
+):
+    """CATALOG_VERSION_SECONDS: no query per read; a change shows once the second is over."""
+    settings.CATALOG_VERSION_SECONDS = 1
+    now = [1000.0]
+    monkeypatch.setattr(selectors, "_clock", lambda: now[0])
+    monkeypatch.setattr(selectors, "_version_memo", None)  # and back to None afterwards
+    first = api.get("/api/product/")
+
+    type(product).objects.filter(pk=product.pk).update(price="21.00", updated=timezone.now())
+    now[0] += 0.5
+    with django_assert_num_queries(0):
+        within = api.get("/api/product/", HTTP_IF_NONE_MATCH=first["ETag"])
+    now[0] += 0.6
+    after = api.get("/api/product/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert within.status_code == 304
+    assert after.status_code == 200
+    assert after.json()[0]["price"] == "21.00"

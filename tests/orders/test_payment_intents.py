@@ -159,6 +159,22 @@ def test_a_failed_order_is_paid_with_a_second_card_on_the_same_intent(pay, shopp
     assert confirm["params"]["payment_method"] == "pm_card_visa"
 
 
+def test_an_order_whose_first_card_stripe_refused_is_paid_with_another(pay, shopper_api, devstripe):
+    refused = pay("pm_doesnotexist")
+    assert refused.status_code == 400
+    assert Order.objects.get().stripe_payment_intent_id == ""
+
+    response = shopper_api.post(
+        f"{ORDERS}{refused.json()['order']['id']}/pay/",
+        {"payment_method": "pm_card_visa"},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["order"]["status"] == "PAID"
+    assert len(intents_sent(devstripe)) == 2
+
+
 def test_a_paid_order_cannot_be_paid_again(pay, shopper_api, devstripe):
     order_id = pay("pm_card_visa").json()["order"]["id"]
 
