@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from devstripe.testing import DevStripeProcess  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.servers import free_port, wait_until_up  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -158,21 +158,6 @@ def run_data(env, *args):
     raise BenchError(f"bench/data.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
 
 
-def wait_until_up(url, process, seconds):
-    """Until the shop answers (its workers may take a few seconds to boot on one CPU)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"gunicorn exited with {process.returncode}: see bench/out/")
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise BenchError(f"nothing answered 200 at {url} within {seconds}s")
-
-
 @contextmanager
 def gunicorn(env, url, cpus, log_path):
     with open(log_path, "w") as log:
@@ -180,7 +165,10 @@ def gunicorn(env, url, cpus, log_path):
             pinned(procfile_command(), cpus), cwd=ROOT, env=env, stdout=log, stderr=log
         )
         try:
-            wait_until_up(f"{url}/api/health/", process, seconds=60)
+            try:
+                wait_until_up(f"{url}/api/health/", process, seconds=60)
+            except RuntimeError as error:
+                raise BenchError(f"{error}; see {log_path}") from None
             yield process
         finally:
             process.terminate()
@@ -486,8 +474,16 @@ def bench_database(kind, args, cpus):
             for line in (out / "gunicorn.log").read_text().splitlines()
             if any(level in line for level in (" ERROR ", " CRITICAL ", "[ERROR]", "[CRITICAL]"))
         ]
+        # The catalog's p99 while buyers pay over its p99 alone, round by round.
+        p99_ratios = [
+            under.p99_ms / alone.p99_ms
+            for alone, under in zip(
+                rounds.get("catalog", []), rounds.get("catalog_under_orders", []), strict=False
+            )
+        ]
         return {
             "kind": kind,
+            "p99_ratios": p99_ratios,
             "database": info["database"],
             "data": {k: v for k, v in data.items() if not k.endswith("_token")},
             "results": results,
@@ -542,13 +538,15 @@ def evaluate(run, args):
                 per_second >= TARGETS["orders_vs_ideal"] * ideal,
             )
         )
-    if "catalog_under_orders" in r and "catalog" in r:
-        p99_ratio = r["catalog_under_orders"].p99_ms / r["catalog"].p99_ms
+    if run["p99_ratios"]:
+        p99_ratio = median(run["p99_ratios"])
+        rounds = ", ".join(f"{ratio:.1f}×" for ratio in run["p99_ratios"])
         targets.append(
             (
-                f"catalog p99 while ordering ≤ {TARGETS['catalog_p99_under_orders']:.0f}× alone",
-                f"{p99_ratio:.1f}× ({r['catalog_under_orders'].p99_ms:.1f} vs "
-                f"{r['catalog'].p99_ms:.1f} ms)",
+                f"catalog p99 while ordering ≤ {TARGETS['catalog_p99_under_orders']:.0f}× alone "
+                "(median over the rounds of the ratio in each round)",
+                f"{p99_ratio:.1f}× (rounds: {rounds}); p50 {r['catalog_under_orders'].p50_ms:.1f}"
+                f" vs {r['catalog'].p50_ms:.1f} ms",
                 p99_ratio <= TARGETS["catalog_p99_under_orders"],
             )
         )

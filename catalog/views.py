@@ -15,8 +15,8 @@ from catalog.serializers import ProductSerializer
 class ProductList(generics.ListAPIView):
     """The active catalog, with an ETag: If-None-Match with it gets a 304, unserialized.
 
-    The JSON comes ready-made from the cache (see catalog.selectors); only the browsable
-    API (DEBUG) renders it again.
+    The JSON is made once per catalog version and kept (see catalog.selectors); only the
+    browsable API (DEBUG) renders it again.
     """
 
     authentication_classes = []

@@ -37,6 +37,15 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
     "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
 )
 
+# Stripe's API words some failures for developers; the shopper reads these instead (the
+# wording Stripe.js itself shows).
+SHOPPER_MESSAGES = {
+    "payment_intent_authentication_failure": (
+        "We are unable to authenticate your payment method. "
+        "Please choose a different payment method and try again."
+    ),
+}
+
 # Stripe forgets idempotency keys after 24 hours; past that, repeating an attempt with
 # its key could charge again, so reconciliation only looks the charge up.
 STRIPE_KEY_LIFETIME = timedelta(hours=23)
@@ -117,9 +126,16 @@ def _fail(order, attempt, error):
         failure_code=error.code,
         failure_message=error.message[:500],
     )
-    transition(
-        order.pk, Status.FAILED, failure_code=error.code[:100], failure_message=error.message[:500]
-    )
+    _order_failed(order.pk, failure_code=error.code, failure_message=error.message)
+
+
+def _order_failed(order_id, *, failure_code, failure_message):
+    """A pending order fails; one that had failed already shows the newest reason."""
+    fields = {"failure_code": failure_code[:100], "failure_message": failure_message[:500]}
+    if not transition(order_id, Status.FAILED, **fields):
+        Order.objects.filter(pk=order_id, status=Status.FAILED).update(
+            updated=timezone.now(), **fields
+        )
 
 
 def charge_with_token(order, token):
@@ -294,7 +310,7 @@ def _settle_charge(order_id, charge, idempotency_key):
         _record_on_attempt(
             order_id, charge["id"], idempotency_key, PaymentAttempt.Status.FAILED, **failure
         )
-        transition(order_id, Status.FAILED, **failure)
+        _order_failed(order_id, **failure)
 
 
 def _settle_payment_intent(order_id, intent, idempotency_key):
@@ -317,14 +333,16 @@ def _settle_payment_intent(order_id, intent, idempotency_key):
         status == "requires_payment_method" and intent.get("last_payment_error")
     ):
         error = intent.get("last_payment_error") or {}
+        code = error.get("code") or "canceled"
         failure = {
-            "failure_code": (error.get("code") or "canceled")[:100],
-            "failure_message": (error.get("message") or "The payment was canceled.")[:500],
+            "failure_code": code[:100],
+            "failure_message": SHOPPER_MESSAGES.get(code)
+            or (error.get("message") or "The payment was canceled.")[:500],
         }
         _record_on_attempt(
             order_id, intent["id"], idempotency_key, PaymentAttempt.Status.FAILED, **failure
         )
-        transition(order_id, Status.FAILED, **failure)
+        _order_failed(order_id, **failure)
 
 
 def _remember_payment_intent(order_id, payment_intent_id):

@@ -54,6 +54,20 @@
     if (step) $status.append(Shop.ui.alert(STEPS[step] || step, type).addClass('mb-0 mt-3'));
   }
 
+  /* Stripe.js shows the bank's step in its own frame over the page, outside this pop-up,
+     whose focus trap (Bootstrap's, listening on document) would pull the focus back:
+     a keyboard user could never reach the bank's buttons. While the step shows, focus
+     moving outside the pop-up is kept from that trap. */
+  function keepFocusOutside(event) {
+    if (!$modal[0].contains(event.target)) event.stopImmediatePropagation();
+  }
+
+  function onStep(step) {
+    if (step === 'authenticate') window.addEventListener('focusin', keepFocusOutside, true);
+    else window.removeEventListener('focusin', keepFocusOutside, true);
+    showStatus(step);
+  }
+
   function updateTotal() {
     const quantity = Number($quantity.val()) || 1;
     const total = Shop.format.priceToAmount(product.price, product.currency) * quantity;
@@ -79,7 +93,10 @@
     // Emptying the form after a failure keeps its message; typing a card clears it.
     if (event.error) showError(event.error.message);
     else if (!event.empty) showError('');
-    if (!paying) attempt = null; // different card details: a new attempt
+    if (!paying) {
+      attempt = null; // different card details: a new attempt
+      if (!event.empty) showStatus('');
+    }
   }
 
   function prepareCard() {
@@ -132,10 +149,13 @@
 
   /* Did the shop decide this attempt? An answer with an order does, and so does a
      refusal of the request itself (a 4xx). No answer, a 409 (the same attempt is still
-     being processed) or a 5xx without an order leaves the outcome open. */
+     being processed) or a 5xx without an order leaves the outcome open; so does anything
+     but a 4xx from confirm/ after the bank's step (the order may well be paid by now). */
   function attemptSettled(error) {
+    const is4xx = error.status >= 400 && error.status < 500;
+    if (attempt && attempt.action && attempt.action.shown) return is4xx && error.status !== 409;
     if (error.body && error.body.order) return true;
-    return error.status >= 400 && error.status < 500 && error.status !== 409;
+    return is4xx && error.status !== 409;
   }
 
   function isPaid(order) {
@@ -205,7 +225,9 @@
     setPaying(true);
     showError('');
     showStatus('');
-    Shop.payment.payForOrder(attempt, showStatus).then(onAnswer, onFailure);
+    Shop.payment.payForOrder(attempt, onStep)
+      .finally(() => window.removeEventListener('focusin', keepFocusOutside, true))
+      .then(onAnswer, onFailure);
   }
 
   function init() {
@@ -222,6 +244,7 @@
       updateTotal();
     });
     $modal.on('shown.bs.modal', () => {
+      if (paying) return; // paid before the pop-up finished opening: leave the focus be
       if (cardReady) Shop.payment.focusCard();
       else $quantity.trigger('focus');
     });

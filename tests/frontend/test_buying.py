@@ -10,7 +10,7 @@ import pytest
 import stripe
 from playwright.sync_api import expect
 
-from orders.models import Order
+from orders.models import Order, PaymentAttempt
 from tests.conftest import charges_at
 from tests.frontend.shopper import (
     DECLINED,
@@ -145,7 +145,10 @@ def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_or
     assert (paid.id, paid.status, paid.failure_message) == (declined.id, "PAID", "")
     assert paid.stripe_payment_intent_id == declined.stripe_payment_intent_id
     first, second = paid.attempts.order_by("number")
-    assert (first.status, second.status) == ("failed", "succeeded")
+    assert (first.status, second.status) == (
+        PaymentAttempt.Status.FAILED,
+        PaymentAttempt.Status.SUCCEEDED,
+    )
     assert first.idempotency_key != second.idempotency_key
     assert [path_of(request) for request in posted] == [
         "/api/order/",

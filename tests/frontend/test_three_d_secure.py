@@ -30,7 +30,9 @@ from tests.frontend.shopper import (
 pytestmark = pytest.mark.browser
 
 BANK_STEP = "Your bank asks you to confirm this payment"
-FAILED_AUTHENTICATION = "The provided PaymentMethod has failed authentication."
+# What the shop tells the shopper (orders.services.SHOPPER_MESSAGES), not Stripe's API
+# wording meant for developers.
+FAILED_AUTHENTICATION = "We are unable to authenticate your payment method."
 PAYMENT_SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded")
 
 
@@ -110,6 +112,25 @@ def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(
     page.get_by_role("link", name="View my orders").click()
     row = page.locator(f'tr[data-order-id="{order.id}"]')
     expect(row.locator(".order-status")).to_have_text("Paid")
+
+
+def test_the_banks_step_can_be_completed_with_the_keyboard_alone(page, user, devstripe):
+    log_in(page, user.email)
+    popup = click_buy(page, "Idempotent T-shirt")
+    expect(popup.get_by_label("Card number")).to_be_focused()  # the pop-up is open
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).press("Enter")
+    expect(challenge(page)).to_be_visible()
+    complete = bank_check(page).get_by_role("button", name="Complete authentication")
+
+    # The pop-up's focus trap lets the focus into the bank's frame, over the pop-up.
+    expect(challenge(page)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(complete).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_focused()
+    assert Order.objects.get().status == "PAID"
 
 
 def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
@@ -204,6 +225,45 @@ def test_an_interrupted_banks_step_opens_again_with_pay(page, user, devstripe):
     assert order.status == "PAID"
     assert order.attempts.count() == 1
     assert [path_of(request) for request in posted][2:] == [f"/api/order/{order.id}/confirm/"]
+    assert len(succeeded_charges(devstripe)) == 1
+
+
+def test_pay_again_after_confirm_got_no_answer_asks_the_shop_again_without_a_new_step(
+    page, user, devstripe
+):
+    posted = payments_posted(page)
+    lost = []
+
+    def lose_the_first_confirm(route):
+        if not lost:
+            lost.append(route.request.url)
+            route.abort("connectionreset")  # it never reaches the shop
+        else:
+            route.continue_()
+
+    page.route("**/confirm/", lose_the_first_confirm)
+    log_in(page, user.email)
+    popup = click_buy(page, "Team Cap")
+    enter_card(popup, THREE_D_SECURE)
+    pay_button(popup).click()
+    expect(challenge(page)).to_be_visible()
+    complete_authentication(page)
+
+    expect(popup.locator(".pay-error")).to_contain_text(
+        "Pressing Pay again retries the same payment."
+    )
+    pay_button(popup).click()
+
+    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    order = Order.objects.get()
+    assert order.status == "PAID"
+    assert order.attempts.count() == 1
+    assert [path_of(request) for request in posted] == [
+        "/api/order/",
+        f"/api/order/{order.id}/confirm/",
+        f"/api/order/{order.id}/confirm/",
+    ]
+    assert len(lost) == 1
     assert len(succeeded_charges(devstripe)) == 1
 
 

@@ -103,7 +103,10 @@ def test_confirm_after_failed_authentication_fails_with_stripes_message(
     response = shopper_api.post(f"{ORDERS}{order_id}/confirm/")
 
     assert response.status_code == 402
-    assert "failed authentication" in response.json()["error"]
+    assert response.json()["error"] == (
+        "We are unable to authenticate your payment method. "
+        "Please choose a different payment method and try again."
+    )
     assert response.json()["order"]["status"] == "FAILED"
 
 
@@ -173,6 +176,22 @@ def test_an_order_whose_first_card_stripe_refused_is_paid_with_another(pay, shop
     assert response.status_code == 200
     assert response.json()["order"]["status"] == "PAID"
     assert len(intents_sent(devstripe)) == 2
+
+
+def test_a_second_failure_shows_the_newest_reason(pay, shopper_api, devstripe):
+    order_id = pay("pm_card_chargeDeclined").json()["order"]["id"]
+
+    response = shopper_api.post(
+        f"{ORDERS}{order_id}/pay/",
+        {"payment_method": "pm_card_chargeDeclinedInsufficientFunds"},
+        format="json",
+    )
+
+    assert response.status_code == 402
+    assert response.json()["error"] == "Your card has insufficient funds."
+    order = Order.objects.get()
+    assert order.status == "FAILED"
+    assert order.failure_message == "Your card has insufficient funds."
 
 
 def test_a_paid_order_cannot_be_paid_again(pay, shopper_api, devstripe):
