@@ -20,13 +20,18 @@ import os
 bind = f"{os.environ.get('GUNICORN_BIND', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # WEB_CONCURRENCY is the conventional name for the number of worker processes.
-# Defaults from the load benchmark (bench/RESULTS.md): one process per CPU, each with
-# enough threads for every request that may be waiting on Stripe at once. A gthread
-# worker keeps accepting connections while all its threads wait, and the kernel does
-# not spread connections evenly, so requests queue behind Stripe in a full worker: with
-# 4 × 8 or 3 × 8 threads the catalog's p50 went to 700+ ms while 20 shoppers paid; with
-# 2 × 32 it stayed near its p50 alone, at 35-39 orders/s (5 × 16: 33; 2 × 16: 19-32).
-workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 4)))
+# Defaults from the load benchmark (bench/RESULTS.md), with 20 shoppers paying (Stripe
+# answering in 300 ms) while the catalog is read as fast as one CPU allows:
+# - threads: a gthread worker keeps accepting connections while all its threads wait on
+#   Stripe, and the kernel does not spread connections evenly, so every worker needs
+#   more threads than there may be payments in flight: with 16 or fewer per worker the
+#   catalog's p50 went from 3-4 ms to 80-760 ms (3 × 8, 4 × 8, 4 × 16, 8 × 16).
+# - workers: threads of one process share one GIL, and a catalog request queues behind
+#   the CPU bursts of the payments in its process; more processes cut the catalog's p99
+#   while paying from 5-15× its p99 alone (2 × 32) to 3-5× (8 × 32), at 50-57 orders/s.
+# Threads start only when that many requests are in flight at once, so the database
+# connections they keep follow the busiest moment; workers × threads is their ceiling.
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 4, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # Longer than a Stripe call with its retries (STRIPE_TIMEOUT × (1 + retries)), so a slow
 # payment is answered rather than killed half-way.
