@@ -24,14 +24,17 @@ worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 # answering in 300 ms) while the catalog is read as fast as one CPU allows:
 # - threads: a gthread worker keeps accepting connections while all its threads wait on
 #   Stripe, and the kernel does not spread connections evenly, so every worker needs
-#   more threads than there may be payments in flight: with 16 or fewer per worker the
-#   catalog's p50 went from 3-4 ms to 80-760 ms (3 × 8, 4 × 8, 4 × 16, 8 × 16).
-# - workers: threads of one process share one GIL, and a catalog request queues behind
-#   the CPU bursts of the payments in its process; more processes cut the catalog's p99
-#   while paying from 5-15× its p99 alone (2 × 32) to 3-5× (8 × 32), at 50-57 orders/s.
+#   more threads than there may be payments in flight. The catalog's p50 while paying
+#   (3-4 ms alone): 720-760 ms with 8 threads per worker, 17-118 ms with 16, 4-17 ms
+#   with 32.
+# - workers: one per CPU (at most 4). In short A/B runs 8 × 32 had a shorter catalog
+#   tail while paying than 2 × 32 (p99 3-5× its p99 alone, against 5-12×; the GIL is
+#   shared by the threads of a process), but over full runs the two are within this
+#   machine's noise, and 2 × 32 keeps memory and database connections low on a
+#   t3.small: catalog 74-88 % of the floor, 38-60 orders/s.
 # Threads start only when that many requests are in flight at once, so the database
 # connections they keep follow the busiest moment; workers × threads is their ceiling.
-workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count() * 4, 8)))
+workers = int(os.environ.get("WEB_CONCURRENCY", min(multiprocessing.cpu_count(), 4)))
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # Longer than a Stripe call with its retries (STRIPE_TIMEOUT × (1 + retries)), so a slow
 # payment is answered rather than killed half-way.

@@ -306,7 +306,8 @@ def check_orders(env, stripe, answered_201, in_flight_at_most):
         f"{state['orders']} orders, {len(charges)} Stripe charges ({len(succeeded)} succeeded), "
         f"{paid} PAID, {by_status.get('PENDING', 0)} PENDING, {by_status.get('FAILED', 0)} "
         f"FAILED, {state['attempts']} payment attempts; {answered_201} answered 201 "
-        f"(+{state['orders'] - answered_201} in flight when the load stopped)"
+        f"(+{state['orders'] - answered_201} whose answers wrk did not wait for when its runs "
+        f"stopped, at most {in_flight_at_most})"
     )
     return {"ok": not problems, "line": line, "problems": problems}
 
