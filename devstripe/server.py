@@ -280,13 +280,22 @@ class Handler(BaseHTTPRequestHandler):
             "replayed": False,
             "fault": None,
         }
+        answer = None
         try:
             answer = self._api_answer(record, path, params)
+        finally:
+            # Logged before the answer goes out: a client holding its answer must find
+            # its request in the log (tests read it right after the SDK returns).
+            if isinstance(answer, tuple):
+                record["status"] = answer[0]
+            record["duration_ms"] = round((time.monotonic() - started) * 1000)
+            self.server.store.log_request(record)
+            self._log_api(record)
+        try:
             if answer is _DROP:
                 self._drop()
             else:
                 status, payload, headers = answer
-                record["status"] = status
                 self._send_json(
                     status,
                     payload,
@@ -299,10 +308,6 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             # The client went away first (say it timed out); the work stands.
             self.close_connection = True
-        finally:
-            record["duration_ms"] = round((time.monotonic() - started) * 1000)
-            self.server.store.log_request(record)
-            self._log_api(record)
 
     def _api_answer(self, record: dict, path: str, params: dict) -> Any:
         store = self.server.store
