@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 
 from devstripe.testing import DevStripeProcess  # noqa: E402
-from tests.servers import free_port, wait_until_up  # noqa: E402
+from tests.servers import free_port, stop, wait_until_up  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -171,12 +171,7 @@ def gunicorn(env, url, cpus, log_path):
                 raise BenchError(f"{error}; see {log_path}") from None
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=30)
 
 
 # -- load ------------------------------------------------------------------------------

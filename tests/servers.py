@@ -5,6 +5,7 @@ talks to the tests' devstripe, so tests can drive it over HTTP and check the dat
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,9 +88,14 @@ def shop_server(devstripe, workers=3, threads=8, **overrides):
         wait_until_up(f"{url}/api/product/", process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
+
+
+def stop(process, timeout=10, signal_number=signal.SIGTERM):
+    """Ask a server process to stop, and kill it if it is still there after `timeout`."""
+    process.send_signal(signal_number)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

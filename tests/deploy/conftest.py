@@ -25,7 +25,7 @@ import pytest
 import requests
 import yaml
 
-from tests.servers import free_port, test_database_url, wait_until_up
+from tests.servers import free_port, stop, test_database_url, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV_FILE = ROOT / "deploy" / "production.env.example"
@@ -170,12 +170,7 @@ def run_procfile_server(work, environment):
         wait_until_up(f"{url}/api/health/", process)
         yield Server(url=url, log_file=log_file)
     finally:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, signal_number=signal.SIGINT)  # gunicorn's quick shutdown
 
 
 def server_starter(release, work):
