@@ -10,6 +10,8 @@ An order's status only moves forward (see `services.transition`):
 from django.conf import settings
 from django.db import models
 
+from stripedemo.fields import ExactCharField
+
 
 class OrderQuerySet(models.QuerySet):
     def for_user(self, user):
@@ -33,11 +35,16 @@ class Order(models.Model):
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    stripe_charge_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    stripe_charge_id = ExactCharField(max_length=255, blank=True, db_index=True)
+    # The order's one PaymentIntent, ever: every attempt with a card confirms it.
+    stripe_payment_intent_id = ExactCharField(max_length=255, blank=True, db_index=True)
+    # The Stripe idempotency key that creates that PaymentIntent, chosen under the order's
+    # row lock and saved before Stripe is asked: repeating the creation, from any process,
+    # returns the same PaymentIntent instead of making a second one.
+    payment_intent_key = ExactCharField(max_length=255, blank=True)
+    stripe_refund_id = ExactCharField(max_length=255, blank=True)
     # Saved before the refund is asked of Stripe, so that a retried refund is the same one.
-    refund_idempotency_key = models.CharField(max_length=255, blank=True)
+    refund_idempotency_key = ExactCharField(max_length=255, blank=True)
     failure_code = models.CharField(max_length=100, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -75,7 +82,8 @@ class PaymentAttempt(models.Model):
         PAYMENT_INTENT = "payment_intent"
 
     class Status(models.TextChoices):
-        STARTED = "started"  # saved, Stripe's answer not known yet
+        STARTED = "started"  # saved; Stripe is being asked (or the process died asking)
+        UNKNOWN = "unknown"  # Stripe was asked and its answer was lost: settle from Stripe
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         REQUIRES_ACTION = "requires_action"
@@ -83,12 +91,12 @@ class PaymentAttempt(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    idempotency_key = models.CharField(max_length=255, unique=True)
+    idempotency_key = ExactCharField(max_length=255, unique=True)
     # The token (tok_…) or PaymentMethod (pm_…) the attempt pays with; a repeat of the
     # attempt must send Stripe exactly the same parameters.
-    payment_source = models.CharField(max_length=255)
+    payment_source = ExactCharField(max_length=255)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
-    stripe_id = models.CharField(max_length=255, blank=True)
+    stripe_id = ExactCharField(max_length=255, blank=True)
     failure_code = models.CharField(max_length=100, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -105,14 +113,14 @@ class PaymentAttempt(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """A client's Idempotency-Key on POST /api/order/, unique per user.
+    """A client's Idempotency-Key on a POST that moves money, unique per user.
 
     The unique constraint, not a check in memory, makes a second request with the same
     key wait for or replay the first one, across workers and machines.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    key = models.CharField(max_length=255)
+    key = ExactCharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
@@ -131,10 +139,55 @@ class IdempotencyRecord(models.Model):
 class StripeEvent(models.Model):
     """A webhook event already processed; its id is unique so it is processed once."""
 
-    event_id = models.CharField(max_length=255, unique=True)
+    event_id = ExactCharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
     received = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return f"{self.type} {self.event_id}"
+
+
+class PaymentAnomaly(models.Model):
+    """Something Stripe holds that does not belong to an order as it claims to.
+
+    A charge or PaymentIntent naming one of our orders in its metadata but with another
+    amount or currency, or not made by that order (another database sharing the Stripe
+    account, a charge made by hand): it changes no order, and an operator looks at it.
+    """
+
+    stripe_id = ExactCharField(max_length=255)
+    object_type = models.CharField(max_length=30)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="anomalies"
+    )
+    reason = models.CharField(max_length=255)
+    amount = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    stripe_status = models.CharField(max_length=50, blank=True)
+    detected = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-detected", "-id"]
+        verbose_name_plural = "payment anomalies"
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_id", "reason"], name="anomaly_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.object_type} {self.stripe_id}: {self.reason}"
+
+
+class JobLease(models.Model):
+    """A named job (reconcile_orders) that one process at a time may run, on any instance.
+
+    Taken with a conditional UPDATE (free, or its lease has run out), so a run that died
+    holding it does not block the next one for longer than the lease.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    holder = models.CharField(max_length=255, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} (held by {self.holder or 'nobody'} until {self.expires})"
