@@ -1,5 +1,7 @@
 """Creating shoppers. The email is the username, matched case-insensitively."""
 
+import unicodedata
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -11,11 +13,16 @@ class SignupError(Exception):
 
 
 def username_for(email):
-    return email.strip().lower()
+    """The username for an email: the one place where emails are made comparable.
 
-
-def find_user_by_email(email):
-    return get_user_model().objects.filter(username=username_for(email)).first()
+    Unicode NFKC, then case folding (so fullwidth letters, a decomposed accent or another
+    case give the same username), then NFKC again so that the result is itself normalised
+    and the function is idempotent (folding can leave an unnormalised sequence, e.g. "İ"
+    followed by an accent). Accents are kept: x@éxample.com and x@example.com are two
+    addresses. The database compares usernames byte for byte (accounts migration 0001).
+    """
+    folded = unicodedata.normalize("NFKC", email).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def sign_up(*, first_name, last_name, email, password):

@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 
-from orders import payments, services
-from orders.models import Order, PaymentAttempt, StripeEvent
+from orders import payments
+from orders.checkout import OrderConflict
+from orders.models import Order, PaymentAnomaly, PaymentAttempt, StripeEvent
+from orders.refunds import refund_order
 
 
 class PaymentAttemptInline(admin.TabularInline):
@@ -17,7 +19,7 @@ class PaymentAttemptInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    """Orders are read-only here: their state only changes through orders.services."""
+    """Orders are read-only here: their state only changes through orders.settlement."""
 
     list_display = ["id", "user", "product", "quantity", "amount", "currency", "status", "created"]
     list_filter = ["status", "currency"]
@@ -35,8 +37,8 @@ class OrderAdmin(admin.ModelAdmin):
     def refund(self, request, queryset):
         for order in queryset:
             try:
-                services.refund_order(order)
-            except (services.OrderError, payments.PaymentError) as error:
+                refund_order(order)
+            except (OrderConflict, payments.PaymentError) as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:
                 self.message_user(request, f"Order {order.pk} refunded.", messages.SUCCESS)
@@ -56,6 +58,30 @@ class StripeEventAdmin(admin.ModelAdmin):
     list_display = ["event_id", "type", "order", "received"]
     search_fields = ["event_id", "type"]
     readonly_fields = ["event_id", "type", "order", "received"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PaymentAnomaly)
+class PaymentAnomalyAdmin(admin.ModelAdmin):
+    """Stripe objects that name an order of ours but are not its: no order changed."""
+
+    list_display = [
+        "detected",
+        "object_type",
+        "stripe_id",
+        "order",
+        "amount",
+        "currency",
+        "stripe_status",
+        "reason",
+    ]
+    list_filter = ["object_type", "stripe_status"]
+    search_fields = ["stripe_id", "reason"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,6 @@
 """Orders, the attempts to pay them, and the records that make retries safe.
 
-An order's status only moves forward (see `services.transition`):
+An order's status only moves forward (see `settlement.transition`):
 
     PENDING ──► PAID ──► REFUNDED
        │          ▲
@@ -14,9 +14,20 @@ from stripedemo.fields import ExactCharField
 
 
 class OrderQuerySet(models.QuerySet):
+    def with_payment_state(self):
+        """Orders with their products and whether an attempt's outcome is still unknown,
+        in one query (the order's JSON says both)."""
+        unsettled = PaymentAttempt.objects.filter(
+            order=models.OuterRef("pk"),
+            status__in=[PaymentAttempt.Status.STARTED, PaymentAttempt.Status.UNKNOWN],
+        )
+        return self.select_related("product").annotate(
+            has_unsettled_attempt=models.Exists(unsettled)
+        )
+
     def for_user(self, user):
-        """A shopper's orders, newest first, with their products in the same query."""
-        return self.filter(user=user).select_related("product").order_by("-created", "-id")
+        """A shopper's orders, newest first."""
+        return self.filter(user=user).with_payment_state().order_by("-created", "-id")
 
 
 class Order(models.Model):

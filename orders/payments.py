@@ -1,14 +1,25 @@
 """The one place where the shop talks to Stripe.
 
-Thin functions: each calls Stripe with the idempotency key it is given and returns
-plain data (dicts in Stripe's shape), or raises one of this module's exceptions. No
-caller ever sees a `stripe.*` class. STRIPE_API_BASE only changes where the SDK sends
-its requests (devstripe locally and in tests); the code path is the same.
+Thin functions: each calls Stripe with the idempotency key it is given and returns a
+small frozen `StripePayment` in the shop's own words, or raises one of this module's
+exceptions. No caller ever sees a `stripe.*` class, a Stripe dict or a Stripe status
+string. STRIPE_API_BASE only changes where the SDK sends its requests (devstripe
+locally and in tests); the code path is the same.
+
+Every charge and PaymentIntent the shop makes carries, in its metadata, the order's id
+and the idempotency key of the request that made it: that is how the shop tells its
+own objects from another database's that share the Stripe account (see
+`orders.settlement`).
 """
 
+from __future__ import annotations
+
 import functools
+import json
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -16,42 +27,106 @@ from django.conf import settings
 log = logging.getLogger("orders.payments")
 
 
+class Outcome(StrEnum):
+    """Where a charge or PaymentIntent stands, in the shop's words."""
+
+    SUCCEEDED = "succeeded"
+    REQUIRES_ACTION = "requires_action"  # the bank waits for the shopper (3-D Secure)
+    PROCESSING = "processing"  # Stripe has not decided yet
+    DECLINED = "declined"  # this try failed; the PaymentIntent may be confirmed again
+    CANCELED = "canceled"  # the PaymentIntent can never be paid
+    OPEN = "open"  # waiting for a card or a confirmation: nothing tried, nothing failed
+
+
+# Stripe's API words some failures for developers; the shopper reads these instead (the
+# wording Stripe.js itself shows).
+SHOPPER_MESSAGES = {
+    "payment_intent_authentication_failure": (
+        "We are unable to authenticate your payment method. "
+        "Please choose a different payment method and try again."
+    ),
+}
+CANCELED_MESSAGE = "The payment was canceled."
+
+# Webhook events whose object the shop settles orders from.
+HANDLED_EVENTS = frozenset(
+    {
+        "charge.succeeded",
+        "charge.failed",
+        "charge.refunded",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.requires_action",
+        "payment_intent.processing",
+        "payment_intent.canceled",
+    }
+)
+
+
+@dataclass(frozen=True)
+class StripePayment:
+    """A charge or a PaymentIntent as Stripe has it, reduced to what the shop decides on."""
+
+    object_type: str  # "charge" or "payment_intent"
+    id: str
+    outcome: Outcome
+    amount: int | None
+    currency: str
+    # From the metadata the shop wrote: the order it claims, and the request that made it.
+    order_id: int | None
+    idempotency_key: str
+    # A charge's PaymentIntent, or a PaymentIntent's own id.
+    payment_intent_id: str
+    # A charge's own id, or a PaymentIntent's latest charge.
+    charge_id: str
+    payment_method: str
+    refunded: bool = False
+    client_secret: str = ""
+    failure_code: str = ""
+    failure_message: str = ""  # for the shopper
+
+    @property
+    def is_payment_intent(self) -> bool:
+        return self.object_type == "payment_intent"
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str
+    type: str
+    payment: StripePayment | None  # None for an event whose object the shop does not read
+    # The idempotency key of the API request that caused the event, if any.
+    request_key: str
+
+
 class PaymentError(Exception):
-    """Stripe did not move the money as asked. `http_status` is what the shopper gets."""
+    """Stripe did not move the money as asked; `message` is for the shopper."""
 
-    http_status = 503
-
-    def __init__(self, message, code="", stripe_id="", payment_intent_id=""):
+    def __init__(self, message: str, code: str = "", payment: StripePayment | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or ""
-        # The charge (or PaymentIntent) Stripe named in its error, if any.
-        self.stripe_id = stripe_id or ""
-        self.payment_intent_id = payment_intent_id or ""
+        # The charge or PaymentIntent Stripe returned with its error, if any.
+        self.payment = payment
 
 
 class CardDeclined(PaymentError):
     """The card was declined (or failed authentication): the shopper may try another."""
 
-    http_status = 402
-
 
 class PaymentRejected(PaymentError):
     """Stripe refused the request itself, e.g. an unknown or already used token."""
 
-    http_status = 400
-
 
 class PaymentUnavailable(PaymentError):
-    """Stripe could not be reached or failed; the outcome is unknown until reconciled."""
-
-    http_status = 503
+    """Stripe could not be reached or failed; the outcome is unknown until settled."""
 
 
 class PaymentMisconfigured(PaymentError):
     """Our Stripe key is missing, wrong or lacks permission: an operator must act."""
 
-    http_status = 500
+
+UNAVAILABLE_MESSAGE = "The payment service is unavailable; the order is kept and will be settled."
 
 
 @dataclass(frozen=True)
@@ -63,7 +138,7 @@ class _ClientSettings:
 
 
 @functools.lru_cache(maxsize=4)
-def _client_for(config):
+def _client_for(config: _ClientSettings) -> stripe.StripeClient:
     base_addresses = {"api": config.api_base.rstrip("/")} if config.api_base else None
     return stripe.StripeClient(
         config.secret_key,
@@ -73,7 +148,7 @@ def _client_for(config):
     )
 
 
-def _client():
+def _client() -> stripe.StripeClient:
     return _client_for(
         _ClientSettings(
             secret_key=settings.STRIPE_SECRET_KEY,
@@ -84,135 +159,277 @@ def _client():
     )
 
 
-def _call(operation, *args, **kwargs):
+def _call(operation, *args) -> dict[str, Any]:
     """Run one SDK call and translate its errors into ours."""
     try:
-        return operation(*args, **kwargs).to_dict()
+        return operation(*args).to_dict()
     except stripe.CardError as error:
         raise CardDeclined(
             error.user_message or "Your card was declined.",
-            code=error.code,
-            **_error_object_ids(error),
+            code=error.code or "",
+            payment=_payment_in_error(error),
         ) from None
     except (stripe.AuthenticationError, stripe.PermissionError) as error:
         log.critical("Stripe refused our API key: %s", type(error).__name__)
         raise PaymentMisconfigured("Payments are not available right now.") from None
     except stripe.IdempotencyError:
         # A key reused with other parameters is our bug, never the shopper's: the
-        # outcome of the first request is unknown here, so leave it to reconciliation.
+        # outcome of the first request is unknown here, so leave it to be settled.
         log.error("Stripe refused a reused idempotency key")
         raise PaymentUnavailable("The payment could not be confirmed yet.") from None
     except stripe.InvalidRequestError as error:
         raise PaymentRejected(
             error.user_message or "The payment request was refused.",
-            code=error.code,
-            **_error_object_ids(error),
+            code=error.code or "",
+            payment=_payment_in_error(error),
         ) from None
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
         log.warning("Stripe unavailable: %s", type(error).__name__)
-        raise PaymentUnavailable(
-            "The payment service is unavailable; the order is kept and will be settled."
-        ) from None
+        raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from None
     except stripe.StripeError as error:
         log.error("Unexpected Stripe error: %s", type(error).__name__)
         raise PaymentUnavailable("The payment could not be confirmed yet.") from None
 
 
-def _error_object_ids(error):
-    """The charge and PaymentIntent an error refers to, where Stripe named them."""
-    details = (error.json_body or {}).get("error", {})
-    intent = details.get("payment_intent") or {}
-    return {
-        "stripe_id": details.get("charge") or "",
-        "payment_intent_id": intent.get("id", "") if isinstance(intent, dict) else "",
+def _payment_in_error(error: stripe.StripeError) -> StripePayment | None:
+    """The PaymentIntent (or charge id) Stripe sent back with an error, if any."""
+    details = (error.json_body or {}).get("error") or {}
+    if isinstance(details.get("payment_intent"), dict):
+        return parse_payment(details["payment_intent"])
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _id_of(value: Any) -> str:
+    """An expandable field: an id, or the object itself."""
+    if isinstance(value, dict):
+        return _text(value.get("id"))
+    return _text(value)
+
+
+def _order_id(metadata: dict[str, Any]) -> int | None:
+    raw = _text(metadata.get("order_id"))
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+
+
+def _failure_text(code: str, message: str) -> str:
+    return (SHOPPER_MESSAGES.get(code) or message or "The payment failed.")[:500]
+
+
+def parse_payment(data: Any) -> StripePayment | None:
+    """A Stripe charge or PaymentIntent (a dict in Stripe's shape), or None for anything else."""
+    if not isinstance(data, dict) or data.get("object") not in ("charge", "payment_intent"):
+        return None
+    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    amount = data.get("amount")
+    common = {
+        "object_type": data["object"],
+        "id": _text(data.get("id")),
+        "amount": amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        "currency": _text(data.get("currency")).lower(),
+        "order_id": _order_id(metadata),
+        "idempotency_key": _text(metadata.get("idempotency_key")),
     }
+    status = data.get("status")
+    if data["object"] == "charge":
+        code = _text(data.get("failure_code"))
+        outcome = {
+            "succeeded": Outcome.SUCCEEDED,
+            "failed": Outcome.DECLINED,
+            "pending": Outcome.PROCESSING,
+        }.get(status, Outcome.PROCESSING)
+        return StripePayment(
+            **common,
+            outcome=outcome,
+            payment_intent_id=_id_of(data.get("payment_intent")),
+            charge_id=common["id"],
+            payment_method=_text(data.get("payment_method")),
+            refunded=data.get("refunded") is True,
+            failure_code=code[:100],
+            failure_message=(
+                _failure_text(code, _text(data.get("failure_message")))
+                if outcome == Outcome.DECLINED
+                else ""
+            ),
+        )
+    error = (
+        data.get("last_payment_error") if isinstance(data.get("last_payment_error"), dict) else {}
+    )
+    if status == "succeeded":
+        outcome = Outcome.SUCCEEDED
+    elif status in ("requires_action", "requires_source_action"):
+        outcome = Outcome.REQUIRES_ACTION
+    elif status == "processing":
+        outcome = Outcome.PROCESSING
+    elif status == "canceled":
+        outcome = Outcome.CANCELED
+    elif status in ("requires_payment_method", "requires_source") and error:
+        outcome = Outcome.DECLINED
+    else:
+        outcome = Outcome.OPEN
+    code = _text(error.get("code")) or ("canceled" if outcome == Outcome.CANCELED else "")
+    failure = ""
+    if outcome == Outcome.DECLINED:
+        failure = _failure_text(code, _text(error.get("message")))
+    elif outcome == Outcome.CANCELED:
+        failure = CANCELED_MESSAGE
+    return StripePayment(
+        **common,
+        outcome=outcome,
+        payment_intent_id=common["id"],
+        charge_id=_id_of(data.get("latest_charge")),
+        payment_method=_id_of(data.get("payment_method")) or _id_of(error.get("payment_method")),
+        client_secret=_text(data.get("client_secret"))
+        if outcome == Outcome.REQUIRES_ACTION
+        else "",
+        failure_code=code[:100],
+        failure_message=failure,
+    )
 
 
-def create_charge(*, amount, currency, source, order_id, description, idempotency_key):
-    return _call(
-        _client().v1.charges.create,
-        {
-            "amount": amount,
-            "currency": currency,
-            "source": source,
-            "description": description,
-            "metadata": {"order_id": str(order_id)},
-        },
-        {"idempotency_key": idempotency_key},
+def _metadata(order_id: int, idempotency_key: str) -> dict[str, str]:
+    return {"order_id": str(order_id), "idempotency_key": idempotency_key}
+
+
+def _payment(data: dict[str, Any]) -> StripePayment:
+    payment = parse_payment(data)
+    if payment is None:  # Stripe answered with something else: treat it as no answer
+        raise PaymentUnavailable("The payment could not be confirmed yet.")
+    return payment
+
+
+def create_charge(
+    *,
+    amount: int,
+    currency: str,
+    source: str,
+    order_id: int,
+    description: str,
+    idempotency_key: str,
+) -> StripePayment:
+    return _payment(
+        _call(
+            _client().v1.charges.create,
+            {
+                "amount": amount,
+                "currency": currency,
+                "source": source,
+                "description": description,
+                "metadata": _metadata(order_id, idempotency_key),
+            },
+            {"idempotency_key": idempotency_key},
+        )
     )
 
 
 def create_payment_intent(
-    *, amount, currency, payment_method, order_id, description, idempotency_key
-):
-    """Create and confirm a PaymentIntent in one call (server-side confirmation).
+    *, amount: int, currency: str, order_id: int, description: str, idempotency_key: str
+) -> StripePayment:
+    """Create the order's PaymentIntent, unconfirmed and without a card.
 
-    Limited to cards with payment_method_types: the pop-up only takes cards, and on
-    current API versions a PaymentIntent left to automatic payment methods may not be
-    confirmed without a return_url (some methods redirect). Cards never redirect away
-    from the page here: a 3-D Secure challenge comes back as `requires_action` and
-    Stripe.js's handleNextAction shows it in the page.
+    Its parameters never change for an order, so repeating the creation with the
+    order's key always returns this same PaymentIntent: an order has one, ever. Each
+    card is then a confirmation of it (`confirm_payment_intent`). Limited to cards with
+    payment_method_types: on current API versions a PaymentIntent left to automatic
+    payment methods may not be confirmed without a return_url (some methods redirect).
     """
-    return _call(
-        _client().v1.payment_intents.create,
-        {
-            "amount": amount,
-            "currency": currency,
-            "payment_method": payment_method,
-            "payment_method_types": ["card"],
-            "confirm": True,
-            "description": description,
-            "metadata": {"order_id": str(order_id)},
-        },
-        {"idempotency_key": idempotency_key},
+    return _payment(
+        _call(
+            _client().v1.payment_intents.create,
+            {
+                "amount": amount,
+                "currency": currency,
+                "payment_method_types": ["card"],
+                "description": description,
+                "metadata": _metadata(order_id, idempotency_key),
+            },
+            {"idempotency_key": idempotency_key},
+        )
     )
 
 
-def confirm_payment_intent(payment_intent_id, *, payment_method, idempotency_key):
-    """Confirm an existing PaymentIntent again, with another card (a new attempt)."""
-    return _call(
-        _client().v1.payment_intents.confirm,
-        payment_intent_id,
-        {"payment_method": payment_method},
-        {"idempotency_key": idempotency_key},
+def confirm_payment_intent(
+    payment_intent_id: str, *, payment_method: str, idempotency_key: str
+) -> StripePayment:
+    """Confirm the order's PaymentIntent with a card (one attempt)."""
+    return _payment(
+        _call(
+            _client().v1.payment_intents.confirm,
+            payment_intent_id,
+            {"payment_method": payment_method},
+            {"idempotency_key": idempotency_key},
+        )
     )
 
 
-def retrieve_payment_intent(payment_intent_id):
-    return _call(_client().v1.payment_intents.retrieve, payment_intent_id)
+def retrieve_payment_intent(payment_intent_id: str) -> StripePayment:
+    return _payment(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
 
 
-def find_payment_intents_for_order(order_id):
-    result = _call(
-        _client().v1.payment_intents.search,
-        {"query": f"metadata['order_id']:'{int(order_id)}'"},
+def cancel_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> StripePayment:
+    return _payment(
+        _call(
+            _client().v1.payment_intents.cancel,
+            payment_intent_id,
+            {"cancellation_reason": "abandoned"},
+            {"idempotency_key": idempotency_key},
+        )
     )
-    return result["data"]
 
 
-def find_charges_for_order(order_id):
-    """Stripe's charges carrying this order id in their metadata, newest first."""
-    result = _call(
-        _client().v1.charges.search, {"query": f"metadata['order_id']:'{int(order_id)}'"}
-    )
-    return result["data"]
+def _search(resource, order_id: int) -> list[StripePayment]:
+    result = _call(resource.search, {"query": f"metadata['order_id']:'{int(order_id)}'"})
+    return [payment for payment in map(parse_payment, result.get("data") or []) if payment]
 
 
-def create_refund(*, charge_id="", payment_intent_id="", order_id, idempotency_key):
-    params = {"metadata": {"order_id": str(order_id)}}
+def find_payments_for_order(order_id: int) -> list[StripePayment]:
+    """Stripe's charges and PaymentIntents that name this order in their metadata.
+
+    Search is eventually consistent at Stripe (a new object can take a minute to show),
+    so this is only for orders whose own requests can no longer be repeated.
+    """
+    client = _client()
+    return _search(client.v1.charges, order_id) + _search(client.v1.payment_intents, order_id)
+
+
+def create_refund(
+    *, charge_id: str = "", payment_intent_id: str = "", order_id: int, idempotency_key: str
+) -> str:
+    """Refund a charge (or a PaymentIntent's charge) in full; returns the refund's id."""
+    params: dict[str, Any] = {"metadata": {"order_id": str(order_id)}}
     if payment_intent_id:
         params["payment_intent"] = payment_intent_id
     else:
         params["charge"] = charge_id
-    return _call(_client().v1.refunds.create, params, {"idempotency_key": idempotency_key})
+    refund = _call(_client().v1.refunds.create, params, {"idempotency_key": idempotency_key})
+    return _text(refund.get("id"))
 
 
-def verify_webhook(payload, signature_header):
-    """The event, if Stripe signed these exact bytes with our webhook secret; else None."""
+def verify_webhook(payload: bytes, signature_header: str) -> WebhookEvent | None:
+    """The event, if Stripe signed these exact bytes with our webhook secret; else None.
+
+    An event of a shape the shop does not expect (no id or type, an object that is
+    neither a charge nor a PaymentIntent) comes back with what could be read of it, so
+    that it is acknowledged rather than retried by Stripe for days.
+    """
     try:
-        event = stripe.Webhook.construct_event(
-            payload, signature_header, settings.STRIPE_WEBHOOK_SECRET
+        text = payload.decode("utf-8")
+        stripe.WebhookSignature.verify_header(
+            text, signature_header, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
         )
-    except (ValueError, stripe.SignatureVerificationError):
+        event = json.loads(text)
+    except (ValueError, RecursionError, stripe.SignatureVerificationError):
         return None
-    return event.to_dict()
+    if not isinstance(event, dict):
+        event = {}
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    request = event.get("request") if isinstance(event.get("request"), dict) else {}
+    return WebhookEvent(
+        id=_text(event.get("id"))[:255],
+        type=_text(event.get("type"))[:100],
+        payment=parse_payment(data.get("object")),
+        request_key=_text(request.get("idempotency_key")),
+    )

@@ -3,11 +3,21 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from catalog.serializers import ProductSerializer
+from orders import checkout
 from orders.models import Order
+from orders.settlement import UNSETTLED_ATTEMPTS
 
 
 class OrderSerializer(serializers.ModelSerializer):
     product = ProductSerializer(read_only=True)
+    payment_pending = serializers.SerializerMethodField(
+        help_text="An attempt's outcome is not known yet (Stripe's answer was lost or is "
+        "awaited): the shop is confirming it with Stripe; ask `confirm/` again shortly."
+    )
+    can_pay = serializers.SerializerMethodField(
+        help_text="The order failed and may be paid again with another card "
+        "(`POST .../pay/`): its product is still for sale at the same price."
+    )
 
     class Meta:
         model = Order
@@ -20,8 +30,25 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "created",
             "failure_message",
+            "payment_pending",
+            "can_pay",
         ]
         read_only_fields = fields
+
+    def get_payment_pending(self, order) -> bool:
+        return order.status == Order.Status.PENDING or _has_unsettled_attempt(order)
+
+    def get_can_pay(self, order) -> bool:
+        return order.status == Order.Status.FAILED and not (
+            _has_unsettled_attempt(order) or checkout.payable_again_refusal(order)
+        )
+
+
+def _has_unsettled_attempt(order) -> bool:
+    known = getattr(order, "has_unsettled_attempt", None)
+    if known is None:  # not loaded through Order.objects.with_payment_state()
+        known = order.attempts.filter(status__in=UNSETTLED_ATTEMPTS).exists()
+    return known
 
 
 class PlaceOrderSerializer(serializers.Serializer):

@@ -1,3 +1,11 @@
+"""Thin views: validate, call one use case of `orders.checkout`, answer in one place.
+
+`payment_response` is the only code that turns a payment's result into HTTP: paid
+201/200, pending 202 (with the client secret when the bank waits for the shopper),
+declined 402, refused 400, unknown outcome 503 (the order kept PENDING, never shown as a
+failure), misconfigured 500, and 409 for an order that cannot take the request.
+"""
+
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
@@ -5,11 +13,20 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orders import idempotency, payments, services
+from orders import checkout, payments
 from orders import schema as docs
+from orders.idempotency import idempotent
 from orders.models import Order
 from orders.serializers import OrderSerializer, PayAgainSerializer, PlaceOrderSerializer
+from orders.throttling import PAYMENT_THROTTLES, record_decline
 from stripedemo.errors import error_body
+
+ERROR_STATUS = {
+    payments.CardDeclined: status.HTTP_402_PAYMENT_REQUIRED,
+    payments.PaymentRejected: status.HTTP_400_BAD_REQUEST,
+    payments.PaymentUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    payments.PaymentMisconfigured: status.HTTP_500_INTERNAL_SERVER_ERROR,
+}
 
 
 class OrderPagination(LimitOffsetPagination):
@@ -18,34 +35,72 @@ class OrderPagination(LimitOffsetPagination):
     max_limit = 100
 
 
-def order_response(request, order, http_status, error=None, intent=None):
+def order_body(request, order, error=None):
     body = {"order": OrderSerializer(order, context={"request": request}).data}
-    body = {**error_body(error), **body} if error else {"success": True, **body}
-    if intent is not None and intent.get("status") == "requires_action":
+    return {**error_body(error), **body} if error else {"success": True, **body}
+
+
+def payment_response(request, result, paid_status=status.HTTP_200_OK):
+    """The answer to any payment request, from the order's state and what Stripe said."""
+    order, error = result.order, result.error
+    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
+        return Response(order_body(request, order), status=paid_status)
+    if isinstance(error, payments.PaymentUnavailable) or (
+        error is not None and order.has_unsettled_attempt
+    ):
+        # Unknown, never a failure: the page waits on the order while it is settled.
+        return Response(
+            order_body(request, order, error.message), status=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+    if error is not None:
+        if isinstance(error, payments.CardDeclined):
+            record_decline(request)
+        message = order.failure_message or error.message
+        return Response(order_body(request, order, message), status=ERROR_STATUS[type(error)])
+    if order.status == Order.Status.FAILED:
+        return Response(
+            order_body(request, order, order.failure_message or "Payment failed."),
+            status=status.HTTP_402_PAYMENT_REQUIRED,
+        )
+    body = order_body(request, order)
+    if result.client_secret:
         # The browser completes the card's 3-D Secure step with Stripe.js, then calls
         # confirm/; only the client secret of this PaymentIntent leaves the server.
-        body.update(requires_action=True, client_secret=intent["client_secret"])
-    return Response(body, status=http_status)
+        body.update(requires_action=True, client_secret=result.client_secret)
+    return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
-def settled_response(request, order, intent=None, paid_status=status.HTTP_200_OK):
-    """Answer with what the order's state now is: paid, failed, or still waiting."""
-    if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
-        return order_response(request, order, paid_status)
-    if order.status == Order.Status.FAILED and not (
-        intent is not None and intent.get("status") == "requires_action"
-    ):
-        return order_response(
-            request,
-            order,
-            status.HTTP_402_PAYMENT_REQUIRED,
-            error=order.failure_message or "Payment failed.",
-        )
-    return order_response(request, order, status.HTTP_202_ACCEPTED, intent=intent)
+def conflict_response(request, conflict):
+    order = Order.objects.with_payment_state().get(pk=conflict.order.pk)
+    return Response(order_body(request, order, conflict.message), status=status.HTTP_409_CONFLICT)
 
 
-class OrderList(APIView):
+def own_order(request, pk):
+    return get_object_or_404(Order.objects.for_user(request.user), pk=pk)
+
+
+class PaymentView(APIView):
+    """A POST that moves money: logged in, throttled, and honouring Idempotency-Key."""
+
     permission_classes = [IsAuthenticated]
+    throttle_classes = PAYMENT_THROTTLES
+    paid_status = status.HTTP_200_OK
+
+    def order_for_key(self, request, *args, **kwargs):
+        """The order an Idempotency-Key is about, when the request names one."""
+        return None
+
+    def current_state(self, request, order):
+        """A replay whose first answer was lost or unknown: the order as Stripe has it now."""
+        result = checkout.confirm_order(order=order)
+        return payment_response(request, result, paid_status=self.paid_status)
+
+
+class OrderList(PaymentView):
+    paid_status = status.HTTP_201_CREATED
+
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "POST" else []
 
     @docs.list_orders
     def get(self, request):
@@ -60,61 +115,20 @@ class OrderList(APIView):
         )
 
     @docs.place_order
+    @idempotent
     def post(self, request):
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = request.headers.get("Idempotency-Key")
-        if key is None:
-            return place_and_pay(request, serializer.validated_data)
-        if not 0 < len(key) <= idempotency.KEY_MAX_LENGTH:
-            return Response(
-                error_body("The Idempotency-Key header must be 1 to 255 characters."),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        try:
-            record, saved = idempotency.claim(
-                request.user, key, idempotency.fingerprint(request.path, request.data)
-            )
-        except idempotency.IdempotencyError as error:
-            extra = {"order_id": error.order_id} if error.order_id else {}
-            return Response(error_body(error.message, **extra), status=error.http_status)
-        if saved is not None:
-            saved_status, saved_body = saved
-            return Response(
-                saved_body, status=saved_status, headers={"Idempotent-Replayed": "true"}
-            )
-        try:
-            response = place_and_pay(
-                request,
-                serializer.validated_data,
-                on_placed=lambda order: idempotency.attach_order(record, order),
-            )
-        except Exception:
-            idempotency.abandon(record)
-            raise
-        idempotency.finish(record, response.status_code, response.data)
-        return response
-
-
-def place_and_pay(request, data, on_placed=None):
-    order = services.place_order(
-        user=request.user, product=data["product"], quantity=data["quantity"]
-    )
-    if on_placed is not None:
-        on_placed(order)
-    try:
-        if data.get("token"):
-            order, intent = services.charge_with_token(order, data["token"]), None
-        else:
-            order, intent = services.pay_with_payment_method(order, data["payment_method"])
-    except payments.PaymentError as error:
-        order.refresh_from_db()
-        return order_response(request, order, error.http_status, error=error.message)
-    return settled_response(request, order, intent, paid_status=status.HTTP_201_CREATED)
-
-
-def own_order(request, pk):
-    return get_object_or_404(Order.objects.for_user(request.user), pk=pk)
+        data = serializer.validated_data
+        result = checkout.place_and_pay(
+            user=request.user,
+            product=data["product"],
+            quantity=data["quantity"],
+            token=data.get("token", ""),
+            payment_method=data.get("payment_method", ""),
+            idempotency_record=request.idempotency_record,
+        )
+        return payment_response(request, result, paid_status=self.paid_status)
 
 
 class OrderDetail(APIView):
@@ -126,35 +140,33 @@ class OrderDetail(APIView):
 
 
 class ConfirmOrder(APIView):
-    """After the browser's 3-D Secure step: settle the order from what Stripe says."""
+    """After the browser's 3-D Secure step, or while the page waits on a lost answer:
+    settle the order from what Stripe says."""
 
     permission_classes = [IsAuthenticated]
 
     @docs.confirm_order
     def post(self, request, pk):
-        try:
-            order, intent = services.refresh_from_payment_intent(own_order(request, pk))
-        except payments.PaymentError as error:
-            order = own_order(request, pk)
-            return order_response(request, order, error.http_status, error=error.message)
-        return settled_response(request, order, intent)
+        result = checkout.confirm_order(order=own_order(request, pk))
+        return payment_response(request, result)
 
 
-class PayOrderAgain(APIView):
+class PayOrderAgain(PaymentView):
     """Pay a failed order with another card: a new attempt on the same PaymentIntent."""
 
-    permission_classes = [IsAuthenticated]
+    def order_for_key(self, request, pk):
+        return own_order(request, pk)
 
     @docs.pay_again
+    @idempotent
     def post(self, request, pk):
         serializer = PayAgainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = own_order(request, pk)
         try:
-            order, intent = services.pay_again(order, serializer.validated_data["payment_method"])
-        except services.OrderError as error:
-            return order_response(request, order, error.http_status, error=error.message)
-        except payments.PaymentError as error:
-            order.refresh_from_db()
-            return order_response(request, order, error.http_status, error=error.message)
-        return settled_response(request, order, intent)
+            result = checkout.pay_again(
+                order=order, payment_method=serializer.validated_data["payment_method"]
+            )
+        except checkout.OrderConflict as conflict:
+            return conflict_response(request, conflict)
+        return payment_response(request, result)

@@ -327,6 +327,16 @@ FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
 
 ORDER_MAX_QUANTITY = 10
 
+# Payment attempts (placing an order, paying one again) per shopper and per client
+# address, and declined cards per shopper an hour before payments pause for the hour
+# (orders/throttling.py). Stripe flags accounts used for card testing.
+PAYMENT_THROTTLE_RATE = env("THROTTLE_PAYMENT_RATE", "10/min")
+PAYMENT_ADDRESS_THROTTLE_RATE = env("THROTTLE_PAYMENT_ADDRESS_RATE", "30/min")
+PAYMENT_DECLINE_LIMIT = env("THROTTLE_PAYMENT_DECLINES", "5/hour")
+# Seconds within which confirm/ answers from the database instead of asking Stripe
+# again about the same order (pages poll it while Stripe settles a payment).
+ORDER_CONFIRM_INTERVAL = env_int("ORDER_CONFIRM_INTERVAL", 3)
+
 # How long a process may reuse the catalog's version (its ETag) before asking the
 # database again: the catalog then costs no query per request, and a product change
 # reaches every process within that many seconds (catalog/selectors.py). 0 asks every

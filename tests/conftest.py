@@ -27,6 +27,14 @@ def fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def generous_payment_limits(settings):
+    """Tests buy far faster than a shopper; the throttling tests set the real limits."""
+    settings.PAYMENT_THROTTLE_RATE = "1000/min"
+    settings.PAYMENT_ADDRESS_THROTTLE_RATE = "1000/min"
+    settings.PAYMENT_DECLINE_LIMIT = "1000/hour"
+
+
 @pytest.fixture(scope="session")
 def devstripe_process():
     from devstripe.testing import DevStripeProcess

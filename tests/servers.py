@@ -62,6 +62,10 @@ def shop_environment(devstripe, **overrides):
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_TIMEOUT": "5",
         "LOG_LEVEL": "WARNING",
+        # Tests buy far faster than a shopper; the throttling tests set the real limits.
+        "THROTTLE_PAYMENT_RATE": "1000/min",
+        "THROTTLE_PAYMENT_ADDRESS_RATE": "1000/min",
+        "THROTTLE_PAYMENT_DECLINES": "1000/hour",
         **{name: str(value) for name, value in overrides.items()},
     }
 

@@ -30,7 +30,7 @@ from tests.frontend.shopper import (
 pytestmark = pytest.mark.browser
 
 BANK_STEP = "Your bank asks you to confirm this payment"
-# What the shop tells the shopper (orders.services.SHOPPER_MESSAGES), not Stripe's API
+# What the shop tells the shopper (orders.payments.SHOPPER_MESSAGES), not Stripe's API
 # wording meant for developers.
 FAILED_AUTHENTICATION = "We are unable to authenticate your payment method."
 PAYMENT_SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded")

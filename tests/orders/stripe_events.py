@@ -12,7 +12,27 @@ import time
 _ids = itertools.count(1)
 
 
+def attempt_key(order_id):
+    """The idempotency key of the token charge attempt tests give an order (see
+    `charge_attempt_for`): a charge is the order's only when it carries this key."""
+    return f"order-{order_id}-charge-1-test"
+
+
+def charge_attempt_for(order):
+    """A token charge attempt on `order`, as if the shop had sent it to Stripe."""
+    from orders.models import PaymentAttempt
+
+    return PaymentAttempt.objects.create(
+        order=order,
+        number=1,
+        kind=PaymentAttempt.Kind.CHARGE,
+        payment_source="tok_visa",
+        idempotency_key=attempt_key(order.pk),
+    )
+
+
 def charge(order_id, status="succeeded", refunded=False, charge_id=None, **fields):
+    """A charge made by the order's charge attempt, as Stripe sends it in an event."""
     return {
         "id": charge_id or f"ch_test_{next(_ids)}",
         "object": "charge",
@@ -24,7 +44,7 @@ def charge(order_id, status="succeeded", refunded=False, charge_id=None, **field
         "amount_refunded": 1999 if refunded else 0,
         "failure_code": "card_declined" if status == "failed" else None,
         "failure_message": "Your card was declined." if status == "failed" else None,
-        "metadata": {"order_id": str(order_id)},
+        "metadata": {"order_id": str(order_id), "idempotency_key": attempt_key(order_id)},
         "payment_intent": None,
         **fields,
     }

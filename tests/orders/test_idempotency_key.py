@@ -95,15 +95,17 @@ def test_without_a_key_every_request_is_a_new_order(buy, devstripe):
     assert Order.objects.count() == 2
 
 
-def test_a_key_older_than_24_hours_is_forgotten(buy, devstripe):
-    buy("purchase-1")
+def test_a_key_older_than_24_hours_still_replays_its_order_never_a_second_one(buy, devstripe):
+    first = buy("purchase-1")
     IdempotencyRecord.objects.update(created=timezone.now() - timedelta(hours=25))
 
     response = buy("purchase-1")
 
     assert response.status_code == 201
-    assert "Idempotent-Replayed" not in response
-    assert Order.objects.count() == 2
+    assert response["Idempotent-Replayed"] == "true"
+    assert response.json()["order"]["id"] == first.json()["order"]["id"]
+    assert Order.objects.count() == 1
+    assert len(devstripe.requests(path="/v1/charges", method="POST")) == 1
 
 
 def test_invalid_input_does_not_use_up_the_key(shopper_api, buy, devstripe):

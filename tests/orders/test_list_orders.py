@@ -2,7 +2,7 @@
 
 import pytest
 
-from orders import services
+from orders import checkout
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def make_order(product):
     def make(user, quantity=1, status="PAID"):
-        order = services.place_order(user=user, product=product, quantity=quantity)
+        order = checkout.place_order(user=user, product=product, quantity=quantity)
         order.status = status
         order.save(update_fields=["status"])
         return order
@@ -38,6 +38,8 @@ def test_a_shopper_lists_their_orders_newest_first(shopper_api, user, make_user,
         "status",
         "created",
         "failure_message",
+        "payment_pending",
+        "can_pay",
     }
     assert newest["amount"] == 3998
     assert newest["status"] == "FAILED"

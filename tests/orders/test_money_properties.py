@@ -13,8 +13,8 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from orders.checkout import amount_in_smallest_unit
 from orders.models import Order
-from orders.services import amount_in_smallest_unit
 
 pytestmark = pytest.mark.django_db
 

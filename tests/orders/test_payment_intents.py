@@ -3,8 +3,9 @@
 import itertools
 
 import pytest
+import stripe
 
-from orders import services
+from orders import refunds
 from orders.models import Order, PaymentAttempt
 from tests.conftest import token_for
 from tests.orders.stripe_events import deliver, event
@@ -28,6 +29,12 @@ def pay(shopper_api, product, devstripe):
     return post
 
 
+def payment_intents_at(devstripe):
+    """Every PaymentIntent devstripe holds, read back through the official SDK."""
+    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
+    return [intent.to_dict() for intent in client.v1.payment_intents.list({"limit": 100}).data]
+
+
 def intents_sent(devstripe):
     return devstripe.requests(path="/v1/payment_intents", method="POST")
 
@@ -43,20 +50,27 @@ def test_a_card_without_a_challenge_pays_at_once(pay, devstripe):
     assert order.stripe_charge_id.startswith("ch_")
 
 
-def test_the_payment_intent_request_is_exact(pay, devstripe):
+def test_the_order_has_one_payment_intent_and_each_card_confirms_it(pay, devstripe):
     pay("pm_card_visa", quantity=3)
 
     order = Order.objects.get()
     attempt = order.attempts.get()
-    [request] = intents_sent(devstripe)
-    params = request["params"]
+    [creation] = intents_sent(devstripe)
+    params = creation["params"]
     assert params["amount"] == "5997"
     assert params["currency"] == "usd"
-    assert params["payment_method"] == "pm_card_visa"
-    assert params["confirm"] == "true"
     assert params["payment_method_types"] == ["card"]
-    assert params["metadata"] == {"order_id": str(order.id)}
-    assert request["idempotency_key"] == attempt.idempotency_key
+    # Created without a card, so that repeating the creation is always the same request.
+    assert "payment_method" not in params and "confirm" not in params
+    assert params["metadata"] == {
+        "order_id": str(order.id),
+        "idempotency_key": order.payment_intent_key,
+    }
+    assert creation["idempotency_key"] == order.payment_intent_key
+    [confirmation] = devstripe.requests(path="/v1/payment_intents/*", method="POST")
+    assert confirmation["path"] == f"/v1/payment_intents/{order.stripe_payment_intent_id}/confirm"
+    assert confirmation["params"]["payment_method"] == "pm_card_visa"
+    assert confirmation["idempotency_key"] == attempt.idempotency_key
     assert attempt.kind == PaymentAttempt.Kind.PAYMENT_INTENT
     assert attempt.idempotency_key.startswith(f"order-{order.id}-payment_intent-1-")
 
@@ -157,15 +171,18 @@ def test_a_failed_order_is_paid_with_a_second_card_on_the_same_intent(pay, shopp
     assert order.stripe_payment_intent_id == intent_id
     first, second = order.attempts.all()
     assert first.idempotency_key != second.idempotency_key
-    [confirm] = devstripe.requests(path=f"/v1/payment_intents/{intent_id}/confirm")
-    assert confirm["idempotency_key"] == second.idempotency_key
-    assert confirm["params"]["payment_method"] == "pm_card_visa"
+    confirms = devstripe.requests(path=f"/v1/payment_intents/{intent_id}/confirm")
+    assert [c["idempotency_key"] for c in confirms] == [
+        first.idempotency_key,
+        second.idempotency_key,
+    ]
+    assert confirms[-1]["params"]["payment_method"] == "pm_card_visa"
 
 
 def test_an_order_whose_first_card_stripe_refused_is_paid_with_another(pay, shopper_api, devstripe):
     refused = pay("pm_doesnotexist")
     assert refused.status_code == 400
-    assert Order.objects.get().stripe_payment_intent_id == ""
+    assert refused.json()["order"]["status"] == "FAILED"
 
     response = shopper_api.post(
         f"{ORDERS}{refused.json()['order']['id']}/pay/",
@@ -175,7 +192,10 @@ def test_an_order_whose_first_card_stripe_refused_is_paid_with_another(pay, shop
 
     assert response.status_code == 200
     assert response.json()["order"]["status"] == "PAID"
-    assert len(intents_sent(devstripe)) == 2
+    # The creation was repeated with the order's key: still the one PaymentIntent.
+    [intent] = payment_intents_at(devstripe)
+    assert intent["id"] == Order.objects.get().stripe_payment_intent_id
+    assert intent["status"] == "succeeded"
 
 
 def test_a_second_failure_shows_the_newest_reason(pay, shopper_api, devstripe):
@@ -205,18 +225,23 @@ def test_a_paid_order_cannot_be_paid_again(pay, shopper_api, devstripe):
     assert response.json()["order"]["status"] == "PAID"
 
 
-def test_a_token_order_is_not_paid_again_through_an_intent(shopper_api, product, devstripe):
+def test_a_declined_token_order_is_paid_again_with_a_card_as_the_same_order(
+    shopper_api, product, devstripe
+):
     response = shopper_api.post(
         ORDERS, {"product": product.id, "token": "tok_chargeDeclined"}, format="json"
     )
     order_id = response.json()["order"]["id"]
+    assert response.json()["order"]["can_pay"] is True
 
     again = shopper_api.post(
         f"{ORDERS}{order_id}/pay/", {"payment_method": "pm_card_visa"}, format="json"
     )
 
-    assert again.status_code == 409
-    assert "place a new order" in again.json()["error"]
+    assert again.status_code == 200
+    assert again.json()["order"]["status"] == "PAID"
+    assert Order.objects.get().pk == order_id
+    assert len(payment_intents_at(devstripe)) == 1
 
 
 def test_token_and_payment_method_together_are_refused(shopper_api, product, devstripe):
@@ -250,7 +275,7 @@ def test_refunds_of_intent_orders_name_the_payment_intent(pay, devstripe):
     pay("pm_card_visa")
     order = Order.objects.get()
 
-    services.refund_order(order)
+    refunds.refund_order(order)
 
     [refund] = devstripe.requests(path="/v1/refunds", method="POST")
     assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id

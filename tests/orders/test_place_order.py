@@ -46,7 +46,10 @@ def test_the_charge_request_is_exact(shopper_api, product, devstripe):
     assert request["params"]["amount"] == "5997"  # 19.99 × 3, exactly
     assert request["params"]["currency"] == "usd"
     assert request["params"]["source"] == "tok_visa"
-    assert request["params"]["metadata"] == {"order_id": str(order.id)}
+    assert request["params"]["metadata"] == {
+        "order_id": str(order.id),
+        "idempotency_key": attempt.idempotency_key,
+    }
     assert request["params"]["description"]
     assert request["idempotency_key"] == attempt.idempotency_key
     assert attempt.idempotency_key.startswith(f"order-{order.id}-charge-1-")
@@ -105,7 +108,9 @@ def test_stripe_being_down_leaves_the_order_pending_not_lost(
     assert body["success"] is False
     assert body["order"]["status"] == "PENDING"
     order = Order.objects.get(pk=body["order"]["id"])
-    assert order.attempts.get().status == PaymentAttempt.Status.STARTED
+    # Unknown, not failed: confirm/ and reconcile_orders settle it from Stripe.
+    assert order.attempts.get().status == PaymentAttempt.Status.UNKNOWN
+    assert body["order"]["payment_pending"] is True
     keys = {request["idempotency_key"] for request in charges_sent(devstripe)}
     assert keys == {order.attempts.get().idempotency_key}
     assert f"order_id={order.id}" in caplog.text

@@ -126,11 +126,14 @@ def test_a_webhook_from_stripe_settles_an_order_whose_answer_was_lost(
     buyer, devstripe, shop_url, webhooks_to
 ):
     webhooks_to(shop_url)
+    # Late enough that the shop has answered 503 before the event arrives.
+    devstripe.configure(webhook_delay_ms=1500)
     devstripe.add_fault(method="POST", path="/v1/charges", mode="drop_after", times=3)
 
     response = buyer()
 
     assert response.status_code == 503
+    assert response.json()["order"]["payment_pending"] is True
     order = Order.objects.get()
     wait_for(lambda: Order.objects.get().status == "PAID")
     order.refresh_from_db()

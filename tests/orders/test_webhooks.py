@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from orders import services
-from orders.models import Order, StripeEvent
-from tests.orders.stripe_events import charge, deliver, event, sign
+from orders import checkout
+from orders.models import Order, PaymentAnomaly, StripeEvent
+from tests.orders.stripe_events import charge, charge_attempt_for, deliver, event, sign
 from tests.servers import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,9 @@ def webhook_secret(settings):
 
 @pytest.fixture
 def pending_order(user, product):
-    return services.place_order(user=user, product=product, quantity=1)
+    order = checkout.place_order(user=user, product=product, quantity=1)
+    charge_attempt_for(order)
+    return order
 
 
 def status_of(order):
@@ -158,11 +160,14 @@ def test_a_success_after_a_failure_pays_the_order(api, pending_order):
 
 
 def test_an_event_for_an_unknown_order_is_logged_and_acknowledged(api, caplog):
-    response = deliver(api, event("charge.succeeded", charge(987654)), WEBHOOK_SECRET)
+    unknown = charge(987654)
+    event_object_id = unknown["id"]
+    response = deliver(api, event("charge.succeeded", unknown), WEBHOOK_SECRET)
 
     assert response.status_code == 200
     assert response.json()["outcome"] == "unknown_order"
-    assert "names no known order" in caplog.text
+    assert "names an order that does not exist" in caplog.text
+    assert PaymentAnomaly.objects.get().stripe_id == event_object_id
 
 
 def test_other_event_types_are_acknowledged_and_ignored(api, pending_order):

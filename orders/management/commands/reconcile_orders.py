@@ -3,14 +3,20 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from orders import idempotency, payments, services
-from orders.models import Order
+from orders import leases, payments, recovery
+from orders.models import PaymentAnomaly
+
+# Longer than a run may take; a run that died holding the lease frees it after this.
+LEASE_SECONDS = 15 * 60
 
 
 class Command(BaseCommand):
     help = (
-        "Settle orders left PENDING longer than --older-than seconds from Stripe's own "
-        "record. Safe to run again and again (e.g. from cron every few minutes)."
+        "Settle from Stripe's own record every order whose state may not be Stripe's: "
+        "pending orders older than --older-than seconds, attempts whose answer was lost, "
+        "failed orders holding a PaymentIntent; cancel bank steps left for a day; print "
+        "payment anomalies. One run at a time across instances (a database lease); safe "
+        "to run again and again (a systemd timer does every 5 minutes on Elastic Beanstalk)."
     )
 
     def add_arguments(self, parser):
@@ -22,23 +28,38 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than, **options):
-        cutoff = timezone.now() - timedelta(seconds=older_than)
-        pending = Order.objects.filter(status=Order.Status.PENDING, updated__lte=cutoff)
+        with leases.exclusive("reconcile_orders", seconds=LEASE_SECONDS) as held:
+            if not held:
+                self.stdout.write("reconcile_orders: another run holds the lease; nothing done.")
+                return
+            self.reconcile(timedelta(seconds=older_than))
+
+    def reconcile(self, older_than):
+        started = timezone.now()
         changed = unavailable = 0
-        for order in pending.order_by("id").iterator():
+        for order in recovery.orders_to_reconcile(older_than=older_than).iterator():
+            before = order.status
             try:
-                status = services.reconcile_order(order)
+                status = recovery.reconcile_order(order)
             except payments.PaymentError as error:
                 unavailable += 1
-                self.stderr.write(f"order {order.pk}: still PENDING ({error.message})")
+                self.stderr.write(f"order {order.pk}: still {before} ({error.message})")
                 continue
-            if status != Order.Status.PENDING:
+            if status != before:
                 changed += 1
-                self.stdout.write(f"order {order.pk}: PENDING -> {status}")
+                self.stdout.write(f"order {order.pk}: {before} -> {status}")
             else:
-                self.stdout.write(f"order {order.pk}: still PENDING")
-        forgotten = idempotency.forget_expired()
+                self.stdout.write(f"order {order.pk}: still {status}")
+        finished = recovery.finish_idempotency_records()
+        for anomaly in recovery.anomalies_since(started):
+            self.stdout.write(
+                f"ANOMALY {anomaly.object_type} {anomaly.stripe_id} "
+                f"(order {anomaly.order_id or '-'}, {anomaly.amount} {anomaly.currency}, "
+                f"{anomaly.stripe_status}): {anomaly.reason}"
+            )
         self.stdout.write(
             f"reconciled {changed} order(s); {unavailable} left for the next run; "
-            f"{forgotten} expired idempotency key(s) forgotten."
+            f"{finished} idempotency key(s) finished; "
+            f"{PaymentAnomaly.objects.count()} payment anomaly(ies) on record "
+            "(admin: Payment anomalies)."
         )

@@ -1,11 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orders import payments, services
+from orders import payments
+from orders.checkout import OrderConflict
 from orders.models import Order
+from orders.refunds import refund_order
 
 
 class Command(BaseCommand):
-    help = "Refund a paid order in full through Stripe and mark it REFUNDED."
+    help = (
+        "Refund a paid order in full through Stripe (every payment it took) and mark it REFUNDED."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("order_id", type=int)
@@ -16,8 +20,8 @@ class Command(BaseCommand):
         except Order.DoesNotExist:
             raise CommandError(f"There is no order {order_id}.") from None
         try:
-            order = services.refund_order(order)
-        except (services.OrderError, payments.PaymentError) as error:
+            order = refund_order(order)
+        except (OrderConflict, payments.PaymentError) as error:
             raise CommandError(error.message) from None
         self.stdout.write(
             f"order {order.pk}: refunded ({order.stripe_refund_id}), now {order.status}"

@@ -1,0 +1,224 @@
+"""What happens when a shopper pays: place and pay, pay again with another card, confirm.
+
+Each use case is one function returning a `PaymentResult` that the view only turns into
+HTTP. The rules that keep money safe on second attempts:
+
+- One PaymentIntent per order, ever. Its idempotency key is chosen when the order is
+  placed (or, for an order first tried with a token, under the order's row lock) and
+  saved before Stripe is asked; every card confirms that PaymentIntent.
+- An order takes a new attempt only under its row lock, and never while an earlier
+  attempt's outcome is unknown: that one is first settled from Stripe.
+- A failed order is paid again only at the price and product it was placed with.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from orders import attempts, payments
+from orders.models import IdempotencyRecord, Order, PaymentAttempt
+from orders.settlement import UNSETTLED_ATTEMPTS, settle_from_stripe
+
+Status = Order.Status
+
+# Currencies Stripe counts in whole units (no cents), from Stripe's documentation.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+)
+
+# The failure codes after which an order's PaymentIntent can never be paid.
+UNPAYABLE_FAILURES = frozenset({"canceled", "abandoned"})
+
+
+class OrderConflict(Exception):
+    """The order cannot take this request in its present state (paid, being paid, …)."""
+
+    def __init__(self, message: str, order: Order):
+        super().__init__(message)
+        self.message = message
+        self.order = order
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """An order after a payment request: its state says paid, failed or pending."""
+
+    order: Order
+    # The bank waits for the shopper's 3-D Secure step: Stripe.js needs this.
+    client_secret: str = ""
+    # Why Stripe did not move the money, when it said so (or could not be reached).
+    error: payments.PaymentError | None = None
+
+
+def amount_in_smallest_unit(price: Decimal, quantity: int, currency: str) -> int:
+    """price × quantity in cents (or whole units), exactly: Decimal, never float."""
+    exponent = 0 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 2
+    amount = price * quantity * (10**exponent)
+    if amount != amount.to_integral_value():
+        raise ValueError(f"{price} {currency} has more decimals than the currency allows")
+    return int(amount)
+
+
+def _new_key(order_id: int, operation: str, number: int = 1) -> str:
+    # Our own ids and the operation make the key readable and unique per endpoint; the
+    # random part keeps it unique across databases that share one Stripe account (a
+    # reset development database, staging and live).
+    return f"order-{order_id}-{operation}-{number}-{uuid.uuid4().hex[:12]}"
+
+
+def place_order(*, user, product, quantity: int) -> Order:
+    """A PENDING order at today's price, with no attempt yet."""
+    return Order.objects.create(
+        user=user,
+        product=product,
+        quantity=quantity,
+        amount=amount_in_smallest_unit(product.price, quantity, product.currency),
+        currency=product.currency,
+        status=Status.PENDING,
+    )
+
+
+def place_and_pay(
+    *,
+    user,
+    product,
+    quantity: int,
+    token: str = "",
+    payment_method: str = "",
+    idempotency_record: IdempotencyRecord | None = None,
+) -> PaymentResult:
+    """Place an order and pay it with a token (Charges) or a PaymentMethod (PaymentIntent).
+
+    The order, its first attempt (with its keys) and the client's Idempotency-Key record
+    are written in one transaction, before Stripe is asked.
+    """
+    kind = PaymentAttempt.Kind.CHARGE if token else PaymentAttempt.Kind.PAYMENT_INTENT
+    with transaction.atomic():
+        order = place_order(user=user, product=product, quantity=quantity)
+        if kind == PaymentAttempt.Kind.PAYMENT_INTENT:
+            order.payment_intent_key = _new_key(order.pk, "payment_intent")
+            order.save(update_fields=["payment_intent_key"])
+        attempt = PaymentAttempt.objects.create(
+            order=order,
+            number=1,
+            kind=kind,
+            payment_source=token or payment_method,
+            idempotency_key=_new_key(order.pk, kind),
+        )
+        if idempotency_record is not None:
+            IdempotencyRecord.objects.filter(pk=idempotency_record.pk).update(order=order)
+    return _pay(attempt)
+
+
+def pay_again(*, order: Order, payment_method: str) -> PaymentResult:
+    """Another card for an order that failed (or whose bank step the shopper gave up).
+
+    Raises OrderConflict when the order is paid, still being paid, or no longer payable
+    at the price it was placed with.
+    """
+    _refuse_unless_payable(order)
+    # An earlier attempt whose answer was lost is settled first: it may have paid.
+    try:
+        attempts.settle_unknown_attempts(order)
+    except payments.PaymentUnavailable:
+        pass  # still unknown: refused below
+    attempt = _start_attempt(order.pk, payment_method=payment_method)
+    return _pay(attempt)
+
+
+def payable_again_refusal(order: Order) -> str:
+    """Why another card may not pay this order, or "" when it may."""
+    if order.status in (Status.PAID, Status.REFUNDED):
+        return f"Order {order.pk} is already {order.status.lower()}."
+    product = order.product
+    try:
+        price_now = amount_in_smallest_unit(product.price, order.quantity, product.currency)
+    except ValueError:  # a price the currency cannot charge: not for sale as it is
+        price_now = None
+    same_price = product.active and product.currency == order.currency
+    if not same_price or price_now != order.amount:
+        return (
+            f"{product.name} is no longer for sale at the price of order {order.pk}; "
+            "please place a new order."
+        )
+    if order.failure_code in UNPAYABLE_FAILURES:
+        return f"Order {order.pk} can no longer be paid; please place a new order."
+    return ""
+
+
+def _refuse_unless_payable(order: Order) -> None:
+    refusal = payable_again_refusal(order)
+    if refusal:
+        raise OrderConflict(refusal, order)
+
+
+def _start_attempt(order_id: int, *, payment_method: str) -> PaymentAttempt:
+    """Save the order's next attempt under its row lock, and commit it."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
+        if order.status in (Status.PAID, Status.REFUNDED):
+            raise OrderConflict(f"Order {order.pk} is already {order.status.lower()}.", order)
+        previous = list(order.attempts.order_by("number"))
+        if any(attempt.status in UNSETTLED_ATTEMPTS for attempt in previous):
+            raise OrderConflict(
+                f"Order {order.pk} is still being paid; we are confirming the outcome "
+                "with Stripe. Please wait a moment.",
+                order,
+            )
+        if not order.payment_intent_key:
+            order.payment_intent_key = _new_key(order.pk, "payment_intent")
+            order.save(update_fields=["payment_intent_key"])
+        # A card whose bank step was left unfinished gives way to this one.
+        order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION).update(
+            status=PaymentAttempt.Status.FAILED, failure_code="superseded"
+        )
+        number = len(previous) + 1
+        return PaymentAttempt.objects.create(
+            order=order,
+            number=number,
+            kind=PaymentAttempt.Kind.PAYMENT_INTENT,
+            payment_source=payment_method,
+            idempotency_key=_new_key(order.pk, PaymentAttempt.Kind.PAYMENT_INTENT, number),
+        )
+
+
+def _pay(attempt: PaymentAttempt) -> PaymentResult:
+    try:
+        payment = attempts.send(attempt)
+    except payments.PaymentError as error:
+        return PaymentResult(order=_reload(attempt.order_id), error=error)
+    return PaymentResult(order=_reload(attempt.order_id), client_secret=payment.client_secret)
+
+
+def confirm_order(*, order: Order) -> PaymentResult:
+    """Settle an order from Stripe as it is now (never from what the browser says).
+
+    Asked after the bank's 3-D Secure step and while the page waits for a lost answer,
+    so it may be asked every second: within CONFIRM_INTERVAL of the last time it asked
+    Stripe about this order it answers from the database.
+    """
+    if order.status in (Status.PAID, Status.REFUNDED):
+        return PaymentResult(order=_reload(order.pk))
+    if not cache.add(f"orders:confirm:{order.pk}", True, settings.ORDER_CONFIRM_INTERVAL):
+        return PaymentResult(order=_reload(order.pk))
+    client_secret = ""
+    try:
+        attempts.settle_unknown_attempts(order)
+        order.refresh_from_db(fields=["stripe_payment_intent_id", "status"])
+        if order.stripe_payment_intent_id and order.status != Status.PAID:
+            intent = payments.retrieve_payment_intent(order.stripe_payment_intent_id)
+            settle_from_stripe(intent)
+            client_secret = intent.client_secret
+    except payments.PaymentError as error:
+        return PaymentResult(order=_reload(order.pk), error=error)
+    return PaymentResult(order=_reload(order.pk), client_secret=client_secret)
+
+
+def _reload(order_id: int) -> Order:
+    return Order.objects.with_payment_state().get(pk=order_id)
