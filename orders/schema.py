@@ -117,11 +117,12 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     required=False,
     description=(
-        f"Optional, 1 to {KEY_MAX_LENGTH} characters, yours for 24 hours: a fresh random "
-        "value per purchase attempt (e.g. a UUID). Retrying with the same key and body "
-        "replays the first answer (with `Idempotent-Replayed: true`) instead of buying "
-        "again; the same key with another body is a 422; while the first request is still "
-        "running, a 409."
+        f"Optional, 1 to {KEY_MAX_LENGTH} characters: a fresh random value per purchase "
+        "attempt (e.g. a UUID), compared byte for byte. Retrying with the same key and body "
+        "replays the first answer (with `Idempotent-Replayed: true`) instead of paying "
+        "again, for as long as its order exists; when the first request died or answered "
+        "503, the replay answers with the order's current state instead. The same key with "
+        "another body is a 422; while the first request is still running, a 409."
     ),
 )
 IDEMPOTENT_REPLAYED = OpenApiParameter(
@@ -129,7 +130,7 @@ IDEMPOTENT_REPLAYED = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     enum=["true"],
-    response=[201, 202, 400, 402, 503],
+    response=[200, 201, 202, 400, 402, 503],
     description="Present when this is the saved answer to an earlier request with the "
     "same Idempotency-Key.",
 )
@@ -151,6 +152,12 @@ STRIPE_UNAVAILABLE = OpenApiResponse(
     "later (by webhook or `reconcile_orders`).",
 )
 NO_SUCH_ORDER = {404: error("No order with this id among yours.")}
+THROTTLED = {
+    429: error(
+        "Too many payment attempts (per shopper and per address, fewer after several "
+        "declined cards); the `Retry-After` header says how many seconds to wait."
+    )
+}
 
 ORDER_EXAMPLE = {
     "id": 42,
@@ -168,13 +175,16 @@ ORDER_EXAMPLE = {
     "status": "PAID",
     "created": "2025-01-31T12:00:00Z",
     "failure_message": "",
+    "payment_pending": False,
+    "can_pay": False,
 }
 FAILED_ORDER_EXAMPLE = {
     **ORDER_EXAMPLE,
     "status": "FAILED",
     "failure_message": "Your card was declined.",
+    "can_pay": True,
 }
-PENDING_ORDER_EXAMPLE = {**ORDER_EXAMPLE, "status": "PENDING"}
+PENDING_ORDER_EXAMPLE = {**ORDER_EXAMPLE, "status": "PENDING", "payment_pending": True}
 
 
 def _response_example(name, value, status):
@@ -264,6 +274,7 @@ place_order = extend_schema(
         ),
         **BODY_ERRORS,
         422: error("This Idempotency-Key was already used with a different body."),
+        **THROTTLED,
         503: STRIPE_UNAVAILABLE,
     },
     examples=[
@@ -325,9 +336,11 @@ confirm_order = extend_schema(
     tags=["orders"],
     summary="Settle an order after the 3-D Secure step",
     description=(
-        "After Stripe.js has shown the card's 3-D Secure step, ask the shop to settle the "
-        "order from what Stripe says about its PaymentIntent (never from the browser's "
-        "word). Harmless to repeat; a paid order is returned as it is."
+        "After Stripe.js has shown the card's 3-D Secure step, or while an attempt's "
+        "outcome is unknown (`payment_pending`), ask the shop to settle the order from what "
+        "Stripe says (never from the browser's word). Harmless to repeat, and cheap to poll: "
+        "within a few seconds of asking Stripe about an order it answers from the database; "
+        "a paid order is returned as it is."
     ),
     request=None,
     parameters=[ORDER_ID],
@@ -353,11 +366,14 @@ pay_again = extend_schema(
     tags=["orders"],
     summary="Pay a failed order with another card",
     description=(
-        "For an order placed with a `payment_method` whose payment failed: a new attempt "
-        "on the same PaymentIntent with another PaymentMethod."
+        "For an order whose payment failed (or whose bank step was left unfinished): a "
+        "new attempt with another PaymentMethod, on the order's one PaymentIntent. Refused "
+        "(409, with the order) while an earlier attempt's outcome is still unknown, once "
+        "the order is paid, and when its product is no longer for sale at the order's "
+        "price (place a new order)."
     ),
     request=PayAgainSerializer,
-    parameters=[ORDER_ID],
+    parameters=[ORDER_ID, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
     responses={
         200: PAID,
         202: PENDING,
@@ -370,10 +386,14 @@ pay_again = extend_schema(
         **NO_SUCH_ORDER,
         409: OpenApiResponse(
             PaymentErrorSerializer,
-            description="The order is already paid or refunded, was paid with a token "
-            "(place a new order), or is still being paid.",
+            description="The order is already paid or refunded, is still being paid (an "
+            "earlier attempt's outcome is unknown), or its product is no longer for sale at "
+            "its price (place a new order); or the Idempotency-Key's first request is still "
+            "running.",
         ),
         **BODY_ERRORS,
+        422: error("This Idempotency-Key was already used with a different body."),
+        **THROTTLED,
         503: STRIPE_UNAVAILABLE,
     },
     examples=[

@@ -155,7 +155,7 @@ def test_placing_an_order_documents_every_answer_and_the_idempotency_key(schema)
     operation = schema["paths"]["/api/order/"]["post"]
 
     assert set(operation["responses"]) == {
-        "201", "202", "400", "401", "402", "409", "413", "415", "422", "503",
+        "201", "202", "400", "401", "402", "409", "413", "415", "422", "429", "503",
     }  # fmt: skip
     [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
     assert key["in"] == "header" and not key.get("required")
