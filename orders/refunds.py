@@ -48,24 +48,19 @@ def refund_order(order: Order) -> Order:
 
 
 def _succeeded_payments(order: Order) -> list[tuple[str, str]]:
-    """("payment_intent_id" or "charge_id", id) for each payment that took money."""
-    succeeded = order.attempts.filter(status=PaymentAttempt.Status.SUCCEEDED)
-    charges = sorted(
-        set(
-            succeeded.filter(kind=PaymentAttempt.Kind.CHARGE)
-            .exclude(stripe_id="")
-            .values_list("stripe_id", flat=True)
-        )
-    )
-    targets = [("charge_id", charge) for charge in charges]
-    # The PaymentIntent paid when one of its attempts did, or when the charge the order
-    # was settled with (by a webhook, say) is none of the token charges.
-    intent_paid = order.stripe_payment_intent_id and (
-        succeeded.filter(kind=PaymentAttempt.Kind.PAYMENT_INTENT).exists()
-        or order.stripe_charge_id not in charges
-    )
-    if intent_paid:
-        targets.insert(0, ("payment_intent_id", order.stripe_payment_intent_id))
+    """("payment_intent_id" or "charge_id", id) for each payment that took money: what
+    each succeeded attempt paid with, or else what the order was settled with."""
+    targets: dict[tuple[str, str], None] = {}
+    succeeded = order.attempts.filter(status=PaymentAttempt.Status.SUCCEEDED).order_by("number")
+    for attempt in succeeded:
+        if attempt.kind == PaymentAttempt.Kind.PAYMENT_INTENT:
+            target = ("payment_intent_id", attempt.stripe_id or order.stripe_payment_intent_id)
+        else:
+            target = ("charge_id", attempt.stripe_id)
+        if target[1]:
+            targets[target] = None
+    if not targets and order.stripe_payment_intent_id:
+        targets[("payment_intent_id", order.stripe_payment_intent_id)] = None
     elif not targets and order.stripe_charge_id:
-        targets.append(("charge_id", order.stripe_charge_id))
-    return targets
+        targets[("charge_id", order.stripe_charge_id)] = None
+    return list(targets)

@@ -70,6 +70,9 @@ def finish_attempt(attempt_id: int, status: str, **fields) -> None:
     allowed = OPEN_ATTEMPTS
     if status == AttemptStatus.SUCCEEDED:
         allowed = (*OPEN_ATTEMPTS, AttemptStatus.FAILED)
+    # An attempt already in `status` keeps its time: it says since when it has been so
+    # (reconcile gives up on a bank step left waiting for a day).
+    allowed = [state for state in allowed if state != status]
     PaymentAttempt.objects.filter(pk=attempt_id, status__in=allowed).update(
         status=status, updated=timezone.now(), **fields
     )
