@@ -184,27 +184,33 @@ def _attempt_behind(
 
 
 def _apply(order: Order, payment: StripePayment, attempt: PaymentAttempt | None) -> None:
-    if payment.is_payment_intent and not order.stripe_payment_intent_id:
+    if payment.payment_intent_id and not order.stripe_payment_intent_id:
+        # Checked above to be the one the order's key created.
         Order.objects.filter(pk=order.pk, stripe_payment_intent_id="").update(
-            stripe_payment_intent_id=payment.id
+            stripe_payment_intent_id=payment.payment_intent_id
         )
     attempt_id = attempt.pk if attempt is not None else None
+    # What the attempt paid with: its PaymentIntent (even when told by a charge of it),
+    # or its own charge. Refunds name it.
+    stripe_id = payment.payment_intent_id or payment.id
     outcome = payment.outcome
     if outcome == Outcome.SUCCEEDED:
-        _succeeded(order, payment, attempt_id)
+        _succeeded(order, payment, attempt_id, stripe_id)
     elif outcome == Outcome.REQUIRES_ACTION and attempt_id:
-        finish_attempt(attempt_id, AttemptStatus.REQUIRES_ACTION, stripe_id=payment.id)
+        finish_attempt(attempt_id, AttemptStatus.REQUIRES_ACTION, stripe_id=stripe_id)
     elif outcome in (Outcome.DECLINED, Outcome.CANCELED):
         failure = {"failure_code": payment.failure_code, "failure_message": payment.failure_message}
         if attempt_id:
-            finish_attempt(attempt_id, AttemptStatus.FAILED, stripe_id=payment.id, **failure)
+            finish_attempt(attempt_id, AttemptStatus.FAILED, stripe_id=stripe_id, **failure)
         fail_order(order.pk, **failure)
     # PROCESSING and OPEN decide nothing yet: a webhook or reconcile will tell.
 
 
-def _succeeded(order: Order, payment: StripePayment, attempt_id: int | None) -> None:
+def _succeeded(
+    order: Order, payment: StripePayment, attempt_id: int | None, stripe_id: str
+) -> None:
     if attempt_id:
-        finish_attempt(attempt_id, AttemptStatus.SUCCEEDED, stripe_id=payment.id, failure_code="")
+        finish_attempt(attempt_id, AttemptStatus.SUCCEEDED, stripe_id=stripe_id, failure_code="")
     charge_id = payment.charge_id
     already_paid = order.status in (Status.PAID, Status.REFUNDED)
     if already_paid and charge_id and order.stripe_charge_id not in ("", charge_id):

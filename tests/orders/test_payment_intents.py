@@ -329,3 +329,28 @@ def test_states_never_go_backwards_whatever_settles_first(
         deliver(api, event("payment_intent.requires_action", stale), WEBHOOK_SECRET)
         seen.append(Order.objects.get().status)
     assert seen == [final] * 3
+
+
+def test_a_charge_event_that_overtakes_the_lost_answer_leaves_a_refundable_order(
+    pay, api, devstripe, settings
+):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    devstripe.add_fault(method="POST", path="/v1/payment_intents/", mode="drop_after", times=3)
+    assert pay("pm_card_visa").status_code == 503
+    order = Order.objects.get()
+    attempt = order.attempts.get()
+    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
+    [charge] = [c.to_dict() for c in client.v1.charges.list({"limit": 10}).data]
+
+    # Stripe's charge.succeeded, caused by the attempt's confirmation, arrives first.
+    event_body = event("charge.succeeded", charge, idempotency_key=attempt.idempotency_key)
+    assert deliver(api, event_body, WEBHOOK_SECRET).json()["outcome"] == "processed"
+
+    order.refresh_from_db()
+    attempt.refresh_from_db()
+    assert order.status == "PAID"
+    # The attempt records what it paid with, the PaymentIntent, so a refund can name it.
+    assert attempt.stripe_id == charge["payment_intent"] == order.stripe_payment_intent_id
+    refunds.refund_order(order)
+    [refund] = devstripe.requests(path="/v1/refunds", method="POST")
+    assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id
