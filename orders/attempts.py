@@ -25,6 +25,7 @@ from orders.settlement import (
     fail_order,
     finish_attempt,
     refuse_attempt,
+    remember_payment_intent,
     settle_from_stripe,
 )
 
@@ -64,6 +65,7 @@ def send(attempt: PaymentAttempt) -> StripePayment:
     records the refusal, or stays of unknown outcome.
     """
     order = attempt.order
+    intent_id = ""
     try:
         if attempt.kind == PaymentAttempt.Kind.CHARGE:
             payment = payments.create_charge(
@@ -75,8 +77,9 @@ def send(attempt: PaymentAttempt) -> StripePayment:
                 idempotency_key=attempt.idempotency_key,
             )
         else:
+            intent_id = _payment_intent_of(order)
             payment = payments.confirm_payment_intent(
-                _payment_intent_of(order),
+                intent_id,
                 payment_method=attempt.payment_source,
                 idempotency_key=attempt.idempotency_key,
             )
@@ -87,7 +90,7 @@ def send(attempt: PaymentAttempt) -> StripePayment:
             refuse_attempt(attempt, code=error.code or "card_declined", message=error.message)
         raise
     except payments.PaymentRejected as error:
-        _rejected(attempt, error)
+        _rejected(attempt, error, intent_id)
         raise
     except payments.PaymentMisconfigured as error:
         # Stripe refused our key before doing anything: nothing was charged.
@@ -103,11 +106,13 @@ def send(attempt: PaymentAttempt) -> StripePayment:
     return payment
 
 
-def _rejected(attempt: PaymentAttempt, error: payments.PaymentRejected) -> None:
+def _rejected(attempt: PaymentAttempt, error: payments.PaymentRejected, intent_id: str) -> None:
     """Stripe refused the request. When it sent the PaymentIntent along (it is already
     paid, or canceled), the PaymentIntent's state is what counts, not the refusal's
     wording, which is meant for developers."""
     if error.payment is None:
+        if intent_id:  # created, then a card it refused (an unknown PaymentMethod, say)
+            remember_payment_intent(attempt.order_id, intent_id)
         refuse_attempt(attempt, code=error.code or "refused", message=error.message)
         return
     settle_from_stripe(error.payment)

@@ -78,6 +78,13 @@ def finish_attempt(attempt_id: int, status: str, **fields) -> None:
     )
 
 
+def remember_payment_intent(order_id: int, payment_intent_id: str) -> None:
+    """The order's one PaymentIntent, once known: never replaced by another."""
+    Order.objects.filter(pk=order_id, stripe_payment_intent_id="").update(
+        stripe_payment_intent_id=payment_intent_id
+    )
+
+
 def refuse_attempt(attempt: PaymentAttempt, *, code: str, message: str) -> None:
     """Stripe refused an attempt outright (nothing was charged): it and a pending order fail."""
     finish_attempt(
@@ -186,9 +193,7 @@ def _attempt_behind(
 def _apply(order: Order, payment: StripePayment, attempt: PaymentAttempt | None) -> None:
     if payment.payment_intent_id and not order.stripe_payment_intent_id:
         # Checked above to be the one the order's key created.
-        Order.objects.filter(pk=order.pk, stripe_payment_intent_id="").update(
-            stripe_payment_intent_id=payment.payment_intent_id
-        )
+        remember_payment_intent(order.pk, payment.payment_intent_id)
     attempt_id = attempt.pk if attempt is not None else None
     # What the attempt paid with: its PaymentIntent (even when told by a charge of it),
     # or its own charge. Refunds name it.

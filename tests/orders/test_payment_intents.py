@@ -183,6 +183,9 @@ def test_an_order_whose_first_card_stripe_refused_is_paid_with_another(pay, shop
     refused = pay("pm_doesnotexist")
     assert refused.status_code == 400
     assert refused.json()["order"]["status"] == "FAILED"
+    # The PaymentIntent was made before the card was refused: the order keeps it.
+    [intent] = payment_intents_at(devstripe)
+    assert Order.objects.get().stripe_payment_intent_id == intent["id"]
 
     response = shopper_api.post(
         f"{ORDERS}{refused.json()['order']['id']}/pay/",
