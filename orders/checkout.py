@@ -200,12 +200,12 @@ def confirm_order(*, order: Order) -> PaymentResult:
     """Settle an order from Stripe as it is now (never from what the browser says).
 
     Asked after the bank's 3-D Secure step and while the page waits for a lost answer,
-    so it may be asked every second: within CONFIRM_INTERVAL of the last time it asked
-    Stripe about this order it answers from the database.
+    so it may be asked every second: within ORDER_CONFIRM_INTERVAL of the last time it
+    asked Stripe about this order it answers from the database (see _looked_enough).
     """
     if order.status in (Status.PAID, Status.REFUNDED):
         return PaymentResult(order=_reload(order.pk))
-    if not cache.add(f"orders:confirm:{order.pk}", True, settings.ORDER_CONFIRM_INTERVAL):
+    if _looked_enough(order):
         return PaymentResult(order=_reload(order.pk))
     client_secret = ""
     try:
@@ -218,6 +218,22 @@ def confirm_order(*, order: Order) -> PaymentResult:
     except payments.PaymentError as error:
         return PaymentResult(order=_reload(order.pk), error=error)
     return PaymentResult(order=_reload(order.pk), client_secret=client_secret)
+
+
+def _looked_enough(order: Order) -> bool:
+    """Stripe was asked about this order enough times within ORDER_CONFIRM_INTERVAL.
+
+    Once per interval; twice while the bank waits for the shopper, whose step may have
+    ended just after the first look (the page asks again as soon as it has).
+    """
+    key = f"orders:confirm:{order.pk}"
+    cache.add(key, 0, settings.ORDER_CONFIRM_INTERVAL)
+    try:
+        looks = cache.incr(key)
+    except ValueError:  # the interval ended in between
+        return False
+    waiting_on_shopper = order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION)
+    return looks > (2 if waiting_on_shopper.exists() else 1)
 
 
 def _reload(order_id: int) -> Order:

@@ -353,6 +353,7 @@ confirm_order = extend_schema(
         **UNAUTHENTICATED,
         402: DECLINED,
         **NO_SUCH_ORDER,
+        429: error("Too many requests about this payment; see `Retry-After`."),
         503: STRIPE_UNAVAILABLE,
     },
     examples=[

@@ -1,7 +1,8 @@
 """Limits on payment attempts, so that the shop is no free card-testing service.
 
 Every POST that may reach Stripe with a card (placing an order, paying it again) counts
-against the shopper and against the client's address; a shopper whose cards were
+against the shopper and against the client's address (confirm/, which only looks
+payments up, has a generous limit of its own); a shopper whose cards were
 declined several times within the hour is held back further until the hour has passed.
 Counts live in the cache, which production shares between instances (Redis or the
 database). A refusal is a 429 with Retry-After and a sentence for the shopper.
@@ -80,6 +81,17 @@ def record_decline(request) -> None:
     now = throttle.timer()
     history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]
     throttle.cache.set(key, [now, *history], throttle.duration)
+
+
+class ConfirmThrottle(PaymentThrottle):
+    """confirm/ asks Stripe while a bank step may have just ended: per shopper, generous."""
+
+    scope = "payment_confirm"
+    setting = "PAYMENT_CONFIRM_RATE"
+    message = "Too many requests about this payment. Please wait {seconds} seconds."
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
 PAYMENT_THROTTLES = [ShopperPaymentThrottle, AddressPaymentThrottle, DeclineThrottle]

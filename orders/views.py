@@ -18,7 +18,7 @@ from orders import schema as docs
 from orders.idempotency import idempotent
 from orders.models import Order
 from orders.serializers import OrderSerializer, PayAgainSerializer, PlaceOrderSerializer
-from orders.throttling import PAYMENT_THROTTLES, record_decline
+from orders.throttling import PAYMENT_THROTTLES, ConfirmThrottle, record_decline
 from stripedemo.errors import error_body
 
 ERROR_STATUS = {
@@ -52,6 +52,13 @@ def payment_response(request, result, paid_status=status.HTTP_200_OK):
         return Response(
             order_body(request, order, error.message), status=status.HTTP_503_SERVICE_UNAVAILABLE
         )
+    if result.client_secret:
+        # The bank waits for the shopper (even on a failed order paid again): the browser
+        # completes the card's 3-D Secure step with Stripe.js, then calls confirm/; only
+        # the client secret of this PaymentIntent leaves the server.
+        body = order_body(request, order)
+        body.update(requires_action=True, client_secret=result.client_secret)
+        return Response(body, status=status.HTTP_202_ACCEPTED)
     if error is not None:
         if isinstance(error, payments.CardDeclined):
             record_decline(request)
@@ -62,12 +69,7 @@ def payment_response(request, result, paid_status=status.HTTP_200_OK):
             order_body(request, order, order.failure_message or "Payment failed."),
             status=status.HTTP_402_PAYMENT_REQUIRED,
         )
-    body = order_body(request, order)
-    if result.client_secret:
-        # The browser completes the card's 3-D Secure step with Stripe.js, then calls
-        # confirm/; only the client secret of this PaymentIntent leaves the server.
-        body.update(requires_action=True, client_secret=result.client_secret)
-    return Response(body, status=status.HTTP_202_ACCEPTED)
+    return Response(order_body(request, order), status=status.HTTP_202_ACCEPTED)
 
 
 def conflict_response(request, conflict):
@@ -144,6 +146,7 @@ class ConfirmOrder(APIView):
     settle the order from what Stripe says."""
 
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ConfirmThrottle]
 
     @docs.confirm_order
     def post(self, request, pk):

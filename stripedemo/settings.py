@@ -336,6 +336,8 @@ PAYMENT_DECLINE_LIMIT = env("THROTTLE_PAYMENT_DECLINES", "5/hour")
 # Seconds within which confirm/ answers from the database instead of asking Stripe
 # again about the same order (pages poll it while Stripe settles a payment).
 ORDER_CONFIRM_INTERVAL = env_int("ORDER_CONFIRM_INTERVAL", 3)
+# confirm/ calls per shopper (it asks Stripe after a bank step whatever the interval).
+PAYMENT_CONFIRM_RATE = env("THROTTLE_CONFIRM_RATE", "60/min")
 
 # How long a process may reuse the catalog's version (its ETag) before asking the
 # database again: the catalog then costs no query per request, and a product change

@@ -33,6 +33,7 @@ def generous_payment_limits(settings):
     settings.PAYMENT_THROTTLE_RATE = "1000/min"
     settings.PAYMENT_ADDRESS_THROTTLE_RATE = "1000/min"
     settings.PAYMENT_DECLINE_LIMIT = "1000/hour"
+    settings.PAYMENT_CONFIRM_RATE = "1000/min"
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,7 @@ def shop_environment(devstripe, **overrides):
         "THROTTLE_PAYMENT_RATE": "1000/min",
         "THROTTLE_PAYMENT_ADDRESS_RATE": "1000/min",
         "THROTTLE_PAYMENT_DECLINES": "1000/hour",
+        "THROTTLE_CONFIRM_RATE": "1000/min",
         **{name: str(value) for name, value in overrides.items()},
     }
 

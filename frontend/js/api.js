@@ -6,8 +6,9 @@
  *   401 from the server, ends the session and fires "shop:unauthorized" (the app sends
  *   the shopper to log in); the promise then rejects with an error marked `handled`.
  * - Resolves with {status, body}; rejects with an ApiError carrying a sentence for the
- *   shopper (`message`), the HTTP status (0 when the server was not reached) and the
- *   JSON body, if any (every error body of the API has "error").
+ *   shopper (`message`), the HTTP status (0 when the server was not reached or did not
+ *   answer in time), the JSON body, if any (every error body of the API has "error"),
+ *   and `retryAfter`, the seconds a 429 or 503 asks to wait (0 when it does not say).
  */
 (function (Shop, $) {
   'use strict';
@@ -19,7 +20,18 @@
       this.status = status;
       this.body = body || null;
       this.handled = false;
+      this.retryAfter = 0;
     }
+  }
+
+  /* Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110). */
+  function retryAfter(xhr) {
+    const value = xhr.getResponseHeader('Retry-After');
+    if (!value) return 0;
+    const seconds = Number(value);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds);
+    const when = Date.parse(value);
+    return Number.isNaN(when) ? 0 : Math.max(0, Math.ceil((when - Date.now()) / 1000));
   }
 
   function baseUrl() {
@@ -69,7 +81,9 @@
             reject(unauthorized('Your session has expired or is no longer valid. Please log in again.'));
             return;
           }
-          reject(new ApiError(messageFor(xhr, textStatus), xhr.status, xhr.responseJSON));
+          const error = new ApiError(messageFor(xhr, textStatus), xhr.status, xhr.responseJSON);
+          error.retryAfter = retryAfter(xhr);
+          reject(error);
         });
     });
   }

@@ -110,7 +110,7 @@
   /* A request found the session missing, expired or refused (401). */
   function sessionEnded(event, message) {
     const { path } = address();
-    const next = Shop.buy.isOpen() && Shop.buy.productId() ? `/buy/${Shop.buy.productId()}` : path;
+    const next = (Shop.buy.isOpen() && Shop.buy.returnPath()) || path;
     Shop.buy.forceClose();
     updateNav();
     flash(message, 'warning');

@@ -1,20 +1,31 @@
 /* The card pop-up: a Bootstrap modal with the product, a quantity, Stripe's card
- * Element and a Pay button; Shop.payment.payForOrder does the paying.
+ * Element and a Pay button; Shop.payment.payForOrder does the paying. "Buy" opens it
+ * for a new order (open); "Pay now" on a failed order opens it for that same order
+ * (openForOrder), its product and quantity fixed.
  *
  * One click on Pay is one purchase attempt with its own Idempotency-Key. While it is
  * in flight (the bank's 3-D Secure step included) the button is disabled and the pop-up
  * cannot be closed, so a double click submits once. The pop-up says what is happening:
  * the bank's step, then the shop confirming, or waiting for the bank.
  *
- * An answer with an order ends the attempt. Paid: the "payment submitted" page. Failed
- * (declined, or the authentication failed): Stripe's message, the card form emptied, and
- * the next Pay is a new attempt on the same order (another card, POST …/pay/). Still
- * pending after the bank's step: if the bank waits for the shopper, Pay shows the step
- * again (or another card pays the same order); if the bank has not decided, the order's
- * page ("Payment pending"). An answer that leaves the outcome open (no answer, a
- * timeout, a 409 or a 5xx without an order) keeps the attempt, so pressing Pay again
- * retries it with the same PaymentMethod and key. Changing the card starts a new
- * attempt; changing the quantity starts a new attempt on a new order.
+ * Paid: the "payment submitted" page. Failed (declined, or the authentication failed):
+ * Stripe's message, the card form emptied, and the next Pay is a new attempt on the same
+ * order (another card, POST …/pay/). Still pending after the bank's step: if the bank
+ * waits for the shopper, Pay shows the step again (or another card pays the same order).
+ *
+ * An outcome nobody knows yet is never shown as a failure, and never leaves a Pay that
+ * could place a second order: a 503, a timeout, a lost connection or a 409 "still in
+ * progress", once the order is known, closes the pop-up for the order's page ("Payment
+ * pending — confirming with Stripe"), which asks the shop until Stripe has decided.
+ * Only while no order is known at all (POST /api/order/ got no answer) does the attempt
+ * stay here, and Pay retries it with the same PaymentMethod and key: the shop replays
+ * it, never places another order. So does a lost answer from confirm/ after the bank's
+ * step: asking confirm/ again can neither place an order nor charge the card.
+ *
+ * A 429 (too many payment attempts) keeps the attempt too, with Pay off for the shop's
+ * Retry-After; a 409 refusing this order ("place a new order") turns Pay off. Changing
+ * the card starts a new attempt; changing the quantity starts a new attempt on a new
+ * order.
  */
 (function (Shop, $) {
   'use strict';
@@ -31,11 +42,16 @@
   const MAX_QUANTITY = 10;
 
   let product = null; // the product in the pop-up
+  let fixedOrder = null; // the failed order "Pay now" opened it for (no new order then)
   let trigger = null; // the button that opened it, focused again when it closes
   let attempt = null; // the current purchase attempt, until it gets an answer
   let unpaidOrderId = null; // this pop-up's order that failed or awaits the bank: pay it again
   let paying = false;
   let cardReady = false;
+  let refused = false; // the shop takes no payment for this order any more
+  let coolDown = null; // timer while Pay waits out a 429's Retry-After
+  // The longest a 429 keeps Pay off, whatever Retry-After says.
+  const MAX_COOL_DOWN_S = 120;
 
   function showError(message) {
     $error.empty();
@@ -68,24 +84,33 @@
     showStatus(step);
   }
 
+  /* A failed order is paid again for its own amount, not today's price × quantity. */
   function updateTotal() {
     const quantity = Number($quantity.val()) || 1;
-    const total = Shop.format.priceToAmount(product.price, product.currency) * quantity;
-    const formatted = Shop.format.money(total, product.currency);
+    const total = fixedOrder
+      ? fixedOrder.amount
+      : Shop.format.priceToAmount(product.price, product.currency) * quantity;
+    const formatted = Shop.format.money(total, fixedOrder ? fixedOrder.currency : product.currency);
     $form.find('.buy-total').text(formatted);
     $form.find('.pay-label').text(`Pay ${formatted}`);
   }
 
   function updatePayButton() {
-    $pay.prop('disabled', paying || !cardReady);
+    $pay.prop('disabled', paying || !cardReady || refused || Boolean(coolDown));
   }
 
   function setPaying(isPaying) {
     paying = isPaying;
     Shop.ui.busy($pay, isPaying);
     updatePayButton();
-    $quantity.prop('disabled', isPaying);
+    $quantity.prop('disabled', isPaying || Boolean(fixedOrder));
     $modal.find('[data-bs-dismiss="modal"]').prop('disabled', isPaying);
+  }
+
+  function endCoolDown() {
+    clearTimeout(coolDown);
+    coolDown = null;
+    updatePayButton();
   }
 
   function onCardChange(event) {
@@ -117,57 +142,93 @@
       });
   }
 
-  /* Opens the pop-up for `item` (a product from /api/product/). */
-  function open(item, opener) {
+  function show(item, opener, quantity, priceLine) {
     product = item;
     trigger = opener || null;
     attempt = null;
-    unpaidOrderId = null;
+    refused = false;
     $form.find('.buy-image').attr('src', Shop.ui.imageUrl(item.image_url));
     $form.find('.buy-name').text(item.name);
-    $form.find('.buy-price').text(`${Shop.format.price(item.price, item.currency)} each`);
-    $quantity.val('1');
+    $form.find('.buy-price').text(priceLine);
+    if (!$quantity.find(`option[value="${quantity}"]`).length) {
+      $quantity.append($('<option></option>').val(quantity).text(quantity));
+    }
+    $quantity.val(String(quantity)).prop('disabled', Boolean(fixedOrder));
     updateTotal();
     showError('');
     showStatus('');
+    updatePayButton();
     $form.find('.test-cards').prop('hidden', !/^pk_test_/.test(Shop.config.stripePublishableKey || ''));
     modal.show();
     prepareCard();
   }
 
-  /* Paid (or left pending with the bank): close the pop-up and show the order. Pay stays
-     disabled (and its spinner on) until the pop-up has closed; `paying` drops only to
-     let it close. */
-  function finishWithOrder(order) {
-    Shop.orders.remember(order);
+  /* Opens the pop-up for `item` (a product from /api/product/): a new order. */
+  function open(item, opener) {
+    fixedOrder = null;
+    unpaidOrderId = null;
+    show(item, opener, 1, `${Shop.format.price(item.price, item.currency)} each`);
+  }
+
+  /* Opens the pop-up for a failed order (from /api/order/): another card pays that same
+     order (pay/), so its product and quantity cannot change here. */
+  function openForOrder(order, opener) {
+    fixedOrder = order;
+    unpaidOrderId = order.id;
+    show(order.product, opener, order.quantity, `Order #${order.id}, failed: pay it again`);
+  }
+
+  /* Closes the pop-up for the order's own page: paid, pending with the bank, or of
+     unknown outcome (`pending`: the page then confirms it with the shop). `order` may
+     be null when only its id is known. Pay stays disabled (and its spinner on) until
+     the pop-up has closed; `paying` drops only to let it close. */
+  function leaveForOrder(orderId, order, pending) {
+    if (order) Shop.orders.remember(order, { pending });
+    else Shop.orders.rememberPending(orderId);
     Shop.payment.clearCard();
+    attempt = null;
     paying = false;
     trigger = null;
     modal.hide();
-    Shop.app.navigate(`/orders/${order.id}`);
-  }
-
-  /* Did the shop decide this attempt? An answer with an order does, and so does a
-     refusal of the request itself (a 4xx). No answer, a 409 (the same attempt is still
-     being processed) or a 5xx without an order leaves the outcome open; so does anything
-     but a 4xx from confirm/ after the bank's step (the order may well be paid by now). */
-  function attemptSettled(error) {
-    const is4xx = error.status >= 400 && error.status < 500;
-    if (attempt && attempt.action && attempt.action.shown) return is4xx && error.status !== 409;
-    if (error.body && error.body.order) return true;
-    return is4xx && error.status !== 409;
+    Shop.app.navigate(`/orders/${orderId}`);
   }
 
   function isPaid(order) {
     return order.status === 'PAID' || order.status === 'REFUNDED';
   }
 
+  /* Nobody knows yet whether this attempt paid: no answer (a lost connection or a
+     timeout), a 5xx (the shop could not hear from Stripe), or a 409 that leaves the
+     order open (the same payment is still in progress, or an earlier one's outcome is
+     unknown). A 409 about a failed order nothing is paying refuses this payment. */
+  function outcomeUnknown(error) {
+    if (error.status === 0 || error.status >= 500) return true;
+    if (error.status !== 409) return false;
+    const order = error.body && error.body.order;
+    return !(order && order.status === 'FAILED' && !order.payment_pending);
+  }
+
+  /* The order this attempt is about, if known: from the answer, or from the attempt. */
+  function knownOrderId(error, current) {
+    const body = error.body || {};
+    if (body.order) return body.order.id;
+    if (body.order_id) return Number(body.order_id);
+    if (current.action) return current.action.orderId;
+    return current.orderId || null;
+  }
+
+  /* The bank's step is done and only confirm/'s answer was lost: Pay asks confirm/ again
+     (see the top of this file). */
+  function confirmUnanswered(error, current) {
+    return error.status === 0 && Boolean(current.action && current.action.shown);
+  }
+
   /* The API answered 2xx: paid, or still pending after the bank's step. */
   function onAnswer({ body }) {
     const { order } = body;
     if (isPaid(order) || !body.requires_action) {
-      attempt = null;
-      finishWithOrder(order); // paid, or the bank has not decided yet: "Payment pending"
+      // Paid, or the outcome is not known yet: the page confirms it with the shop.
+      leaveForOrder(order.id, order, !isPaid(order));
       return;
     }
     // The bank still waits for the shopper: Pay shows its step again (the same attempt),
@@ -179,32 +240,58 @@
     Shop.payment.focusCard();
   }
 
-  function onFailure(error) {
+  /* 429: the shop counts payment attempts. Not a failure: the attempt (its key and
+     PaymentMethod) is kept for when Pay comes back on, after the shop's Retry-After. */
+  function tooManyAttempts(error) {
+    showStatus(error.message, 'warning');
+    const seconds = Math.min(error.retryAfter, MAX_COOL_DOWN_S);
+    if (seconds > 0) {
+      clearTimeout(coolDown);
+      coolDown = setTimeout(endCoolDown, seconds * 1000);
+      updatePayButton();
+    }
+  }
+
+  /* The shop decided this attempt: declined, refused, or it takes no payment for this
+     order any more (a 409 "place a new order"). */
+  function attemptRefused(error, order) {
+    attempt = null;
+    if (error.status === 409) {
+      refused = true;
+      updatePayButton();
+    } else if (order && order.status === 'FAILED') {
+      // Another card pays this same order; the form is emptied for it.
+      unpaidOrderId = order.id;
+      Shop.payment.clearCard();
+    }
+    showError(error.message);
+  }
+
+  function onFailure(error, current) {
     showStatus('');
     const order = error.body && error.body.order;
     if (order && isPaid(order)) { // pay/ found the order paid (a retry after a lost answer)
-      attempt = null;
-      finishWithOrder(order);
+      leaveForOrder(order.id, order, false);
+      return;
+    }
+    if (error.handled) { // logged out: the app took over
+      setPaying(false);
+      return;
+    }
+    const orderId = outcomeUnknown(error) ? knownOrderId(error, current) : null;
+    if (orderId && !confirmUnanswered(error, current)) {
+      leaveForOrder(orderId, order, true); // "Payment pending — confirming with Stripe"
       return;
     }
     setPaying(false);
-    if (error.handled) return; // logged out: the app took over
     if (error instanceof Shop.payment.CardError) {
       showError(error.message);
-      Shop.payment.focusCard();
-      return;
-    }
-    if (order) Shop.orders.remember(order);
-    if (attemptSettled(error)) {
-      attempt = null;
-      if (order && order.status === 'FAILED') {
-        // Another card pays this same order; the form is emptied for it.
-        unpaidOrderId = order.id;
-        Shop.payment.clearCard();
-      }
-      showError(error.message);
-    } else {
+    } else if (error.status === 429) {
+      tooManyAttempts(error);
+    } else if (outcomeUnknown(error)) {
       showError(`${error.message} Pressing Pay again retries the same payment.`);
+    } else {
+      attemptRefused(error, order);
     }
     Shop.payment.focusCard();
   }
@@ -222,12 +309,13 @@
         action: null,
       };
     }
+    const current = attempt;
     setPaying(true);
     showError('');
     showStatus('');
-    Shop.payment.payForOrder(attempt, onStep)
+    Shop.payment.payForOrder(current, onStep)
       .finally(() => window.removeEventListener('focusin', keepFocusOutside, true))
-      .then(onAnswer, onFailure);
+      .then(onAnswer, (error) => onFailure(error, current));
   }
 
   function init() {
@@ -240,7 +328,9 @@
     });
     $quantity.on('change', () => {
       attempt = null;
-      unpaidOrderId = null; // another quantity is another order
+      unpaidOrderId = null; // another quantity is another order, which the shop may take
+      refused = false;
+      updatePayButton();
       updateTotal();
     });
     $modal.on('shown.bs.modal', () => {
@@ -252,6 +342,10 @@
       if (paying) event.preventDefault(); // never close on a payment in flight
     });
     $modal.on('hidden.bs.modal', () => {
+      fixedOrder = null;
+      refused = false;
+      clearTimeout(coolDown);
+      coolDown = null;
       setPaying(false);
       showError('');
       showStatus('');
@@ -268,9 +362,15 @@
   Shop.buy = {
     init,
     open,
+    openForOrder,
     close: () => modal && modal.hide(),
     isOpen: () => $modal.hasClass('show'),
-    productId: () => (product ? product.id : null),
+    /* Where to come back to after logging in again: the order's page once this pop-up
+       has an order (Pay there pays that same order), else the product's pop-up. */
+    returnPath() {
+      if (unpaidOrderId) return `/orders/${unpaidOrderId}`;
+      return product ? `/buy/${product.id}` : null;
+    },
     /* Closes it even with a payment in flight (the session ended). */
     forceClose() {
       paying = false;

@@ -8,11 +8,12 @@
  * the PaymentIntent's client secret.
  *
  * Paying (payForOrder): createPaymentMethod → POST /api/order/ (or, with another card
- * for an order that failed, POST /api/order/<id>/pay/) → if the answer says
- * requires_action, handleNextAction shows the bank's authentication step → POST
- * /api/order/<id>/confirm/. The shop settles the order from what Stripe says, never
- * from what Stripe.js told this page, so confirm/ is called whatever the step's outcome
- * and its answer is the one that counts.
+ * for an order that failed, POST /api/order/<id>/pay/; both under the attempt's
+ * Idempotency-Key) → if the answer says requires_action, handleNextAction shows the
+ * bank's authentication step → POST /api/order/<id>/confirm/. The shop settles the
+ * order from what Stripe says, never from what Stripe.js told this page, so confirm/ is
+ * called whatever the step's outcome and its answer is the one that counts. The order's
+ * page uses confirmOrder and showBankStep on their own for a payment still pending.
  */
 (function (Shop) {
   'use strict';
@@ -113,19 +114,17 @@
     });
   }
 
-  /* A new order (under the attempt's Idempotency-Key), or another card for attempt.orderId. */
+  /* A new order, or another card for attempt.orderId; both under the attempt's
+     Idempotency-Key, so that a retry of the same attempt is answered, never done twice. */
   function submit(attempt, paymentMethod) {
+    const options = { auth: true, headers: { 'Idempotency-Key': attempt.key }, timeout: ORDER_TIMEOUT };
     if (attempt.orderId) {
-      return Shop.api.post(
-        `/api/order/${attempt.orderId}/pay/`,
-        { payment_method: paymentMethod },
-        { auth: true, timeout: ORDER_TIMEOUT },
-      );
+      return Shop.api.post(`/api/order/${attempt.orderId}/pay/`, { payment_method: paymentMethod }, options);
     }
     return Shop.api.post(
       '/api/order/',
       { product: attempt.productId, quantity: attempt.quantity, payment_method: paymentMethod },
-      { auth: true, headers: { 'Idempotency-Key': attempt.key }, timeout: ORDER_TIMEOUT },
+      options,
     );
   }
 
@@ -157,15 +156,21 @@
     return ask();
   }
 
+  /* The bank's step for a PaymentIntent's client secret, shown by Stripe.js over the
+     page. Resolves when the step is over, whatever its outcome: only the shop's
+     confirm/ says how the payment ended. */
+  function showBankStep(clientSecret) {
+    return load()
+      .then(() => stripe.handleNextAction({ clientSecret }))
+      .catch(() => null);
+  }
+
   /* The bank's step (once per client secret), then confirm/. */
   function authenticate(attempt, onStep) {
     const { action } = attempt;
     if (action.shown) return settle(attempt, onStep); // a retry after confirm/ got no answer
     onStep('authenticate');
-    return Promise.resolve()
-      .then(() => stripe.handleNextAction({ clientSecret: action.clientSecret }))
-      // Its result, error or not, only tells this page that the step is over.
-      .catch(() => null)
+    return showBankStep(action.clientSecret)
       .then(() => {
         action.shown = true;
         onStep('confirm');
@@ -202,5 +207,7 @@
       });
   }
 
-  Shop.payment = { load, mountCard, focusCard, clearCard, newAttemptKey, payForOrder, CardError };
+  Shop.payment = {
+    load, mountCard, focusCard, clearCard, newAttemptKey, payForOrder, confirmOrder, showBankStep, CardError,
+  };
 })(window.Shop = window.Shop || {});

@@ -109,3 +109,19 @@ def complete_authentication(page):
 
 def fail_authentication(page):
     bank_check(page).get_by_role("button", name="Fail authentication").click()
+
+
+# What the order's page says while the shop confirms a payment of unknown outcome.
+PAYMENT_PENDING = "Payment pending — confirming with Stripe"
+
+
+def pay_now(page, order_id):
+    """Press "Pay now" on a failed order (its page, or its row in My orders): the card
+    pop-up opens for that same order."""
+    page.get_by_role("button", name=f"Pay order {order_id} again").click()
+    return card_popup(page)
+
+
+def close_popup(popup):
+    popup.get_by_role("button", name="Cancel").click()
+    expect(popup).to_be_hidden()

@@ -93,9 +93,12 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     assert body["product"] == order.product_id and body["quantity"] == 2
     assert "4242" not in request.post_data
     [intent] = intents_created(devstripe)
-    assert intent["params"]["payment_method"] == body["payment_method"]
     assert intent["params"]["amount"] == "3998"
     assert order.stripe_payment_intent_id.startswith("pi_")
+    [confirmed] = devstripe.requests(
+        path=f"/v1/payment_intents/{order.stripe_payment_intent_id}/confirm", method="POST"
+    )
+    assert confirmed["params"]["payment_method"] == body["payment_method"]
     [charge] = charges_at(devstripe)
     assert (charge["status"], charge["amount"]) == ("succeeded", 3998)
 

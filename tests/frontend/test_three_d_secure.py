@@ -176,11 +176,14 @@ def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
     # Both went to the order's one PaymentIntent, each under its attempt's key.
     intent = paid.stripe_payment_intent_id
     [created] = devstripe.requests(path="/v1/payment_intents", method="POST")
-    [confirmed] = devstripe.requests(path=f"/v1/payment_intents/{intent}/confirm", method="POST")
-    assert created["idempotency_key"] == first.idempotency_key
-    assert confirmed["idempotency_key"] == second.idempotency_key
+    confirmed = devstripe.requests(path=f"/v1/payment_intents/{intent}/confirm", method="POST")
+    assert created["idempotency_key"] == paid.payment_intent_key
+    assert [c["idempotency_key"] for c in confirmed] == [
+        first.idempotency_key,
+        second.idempotency_key,
+    ]
     methods = [json.loads(posted[i].post_data)["payment_method"] for i in (0, 2)]
-    assert methods[0] != methods[1] and confirmed["params"]["payment_method"] == methods[1]
+    assert methods[0] != methods[1] and confirmed[1]["params"]["payment_method"] == methods[1]
     [charge] = succeeded_charges(devstripe)
     assert charge["payment_intent"] == intent
 

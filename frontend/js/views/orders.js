@@ -1,12 +1,20 @@
 /* Views: "My orders" (every order with its date, product, quantity, amount and status)
  * and one order (/orders/<id>), which is also the "payment submitted" confirmation.
+ *
+ * A payment whose outcome is not known yet (the shop could not hear from Stripe, or the
+ * answer was lost) shows as "Payment pending — confirming with Stripe": the page asks
+ * the shop to settle the order (confirm/) at growing intervals until Stripe has
+ * decided, and offers nothing that could pay for that purchase a second time. A failed
+ * order the shop can still take a payment for has "Pay now", here and in My orders: the
+ * card pop-up for that same order.
  */
 (function (Shop, $) {
   'use strict';
 
   const views = (Shop.views = Shop.views || {});
 
-  // Orders just answered by POST /api/order/, shown at once without another request.
+  // Orders just answered by the API ({order, pending}), shown at once without another
+  // request; `order` is null when only the id is known (the answer was lost).
   const recent = new Map();
 
   const HEADLINES = {
@@ -32,6 +40,55 @@
     },
   };
 
+  const CONFIRMING = {
+    icon: 'bi-hourglass-split text-warning',
+    heading: 'Payment pending — confirming with Stripe',
+    lead: 'We do not know yet whether your payment went through: the shop is asking Stripe. '
+      + 'This page updates by itself; there is no need to pay again.',
+  };
+  const BANK_WAITING = {
+    icon: 'bi-shield-lock text-warning',
+    heading: 'Payment pending — your bank is waiting for you',
+    lead: 'Your bank asks you to confirm this payment before it goes through.',
+  };
+  const GAVE_UP = {
+    icon: 'bi-hourglass-split text-warning',
+    heading: 'Payment pending',
+    lead: 'Stripe has not confirmed the payment yet. The shop will settle this order by itself, '
+      + 'without charging you twice: reload this page in a few minutes to see how it ended.',
+  };
+
+  // confirm/ at growing intervals (the shop answers from its database when it asked
+  // Stripe moments ago, so this is cheap), then every 30 s, for a few minutes: past
+  // that, the shop's own reconciliation settles the order.
+  const CONFIRM_DELAYS_MS = [1000, 2000, 3000, 5000, 8000, 13000, 21000, 30000];
+  const CONFIRM_FOR_MS = 3 * 60 * 1000;
+
+  function isPaid(order) {
+    return order.status === 'PAID' || order.status === 'REFUNDED';
+  }
+
+  /* An attempt's outcome is unknown: the order may be paid any moment. */
+  function awaitsOutcome(order) {
+    return !isPaid(order) && (order.status === 'PENDING' || order.payment_pending === true);
+  }
+
+  /* The shop takes another card for this order (servers before can_pay: any failed one;
+     pay/ refuses those it cannot take, with a sentence). */
+  function canPay(order) {
+    if (typeof order.can_pay === 'boolean') return order.can_pay;
+    return order.status === 'FAILED' && !order.payment_pending;
+  }
+
+  function payButton(order) {
+    return $('<button type="button" class="btn btn-primary order-pay"></button>')
+      .attr('aria-label', `Pay order ${order.id} again`)
+      .append('<i class="bi bi-credit-card me-1" aria-hidden="true"></i>', document.createTextNode('Pay now'))
+      .on('click', function onPay() {
+        Shop.buy.openForOrder(order, this);
+      });
+  }
+
   function orderRow(order) {
     const $row = Shop.ui.template('tpl-order-row');
     $row.attr('data-order-id', order.id);
@@ -42,23 +99,123 @@
     $row.find('.order-quantity').text(order.quantity);
     $row.find('.order-amount').text(Shop.format.money(order.amount, order.currency));
     Shop.ui.statusBadge($row.find('.order-status'), order.status);
-    if (order.status === 'FAILED') $row.find('.order-failure').text(order.failure_message);
+    if (awaitsOutcome(order)) {
+      $row.find('.order-note').text('Confirming the payment with Stripe');
+    } else if (order.status === 'FAILED') {
+      $row.find('.order-failure').text(order.failure_message);
+    }
+    if (canPay(order)) $row.find('.order-row-actions').append(payButton(order).addClass('btn-sm'));
     return $row;
   }
 
-  function showOrder($view, order) {
-    const look = HEADLINES[order.status] || HEADLINES.PENDING;
-    $view.find('.order-icon').addClass(look.icon);
-    $view.find('.order-heading').text(look.heading);
-    $view.find('.order-lead').text(
-      order.status === 'FAILED' && order.failure_message ? order.failure_message : look.lead,
-    );
+  function showDetails($view, order) {
     $view.find('.order-id').text(`#${order.id}`);
     $view.find('.order-product').text(order.product.name);
     $view.find('.order-quantity').text(order.quantity);
     $view.find('.order-amount').text(Shop.format.money(order.amount, order.currency));
     Shop.ui.statusBadge($view.find('.order-status'), order.status);
     $view.find('.order-date').text(Shop.format.date(order.created));
+  }
+
+  /* The page's headline (icon, heading, lead); `busy` shows that the shop is asking. */
+  function showHeadline($view, look, lead, busy = false) {
+    $view.find('.order-icon').removeClass().addClass(`bi order-icon display-4 ${look.icon}`);
+    $view.find('.order-heading').text(look.heading);
+    $view.find('.order-lead').text(lead || look.lead);
+    $view.find('.order-progress').prop('hidden', !busy);
+    $view.find('.order-actions').empty().prop('hidden', true);
+  }
+
+  function showOrder($view, order) {
+    const look = HEADLINES[order.status] || HEADLINES.PENDING;
+    showHeadline($view, look, order.status === 'FAILED' && order.failure_message ? order.failure_message : '');
+    if (order.status === 'FAILED' && canPay(order)) {
+      $view.find('.order-actions').append(payButton(order)).prop('hidden', false);
+    }
+    showDetails($view, order);
+  }
+
+  /* A change on a page already shown: said to screen readers, whose focus stays put. */
+  function announce($view, text) {
+    $view.find('.order-announce').text(text);
+  }
+
+  function onPage($view) {
+    return document.body.contains($view[0]);
+  }
+
+  /* The bank waits for the shopper's 3-D Secure step: it opens again from here, and the
+     shop is asked again once it is over. */
+  function showBankWaiting($view, order, clientSecret) {
+    showHeadline($view, BANK_WAITING);
+    showDetails($view, order);
+    const $confirm = $('<button type="button" class="btn btn-primary"></button>')
+      .append('<span class="spinner-border spinner-border-sm me-1 d-none" aria-hidden="true"></span>',
+        document.createTextNode('Confirm with your bank'))
+      .on('click', () => {
+        Shop.ui.busy($confirm, true);
+        Shop.payment.showBankStep(clientSecret).then(() => {
+          if (onPage($view)) confirmUntilSettled($view, order);
+        });
+      });
+    $view.find('.order-actions').append($confirm).prop('hidden', false);
+    announce($view, BANK_WAITING.heading);
+  }
+
+  /* Asks the shop to settle `order` (confirm/) at growing intervals, until Stripe has
+     decided (paid or failed), the bank waits for the shopper, the shopper left this
+     page, or a few minutes have passed. No answer, a 503 or a 202 means: ask again. */
+  function confirmUntilSettled($view, order) {
+    const started = Date.now();
+    let round = 0;
+    showHeadline($view, CONFIRMING, '', true);
+    showDetails($view, order);
+
+    function askLater(retryAfterSeconds) {
+      if (Date.now() - started >= CONFIRM_FOR_MS) {
+        showHeadline($view, GAVE_UP);
+        announce($view, GAVE_UP.lead);
+        return;
+      }
+      const delay = CONFIRM_DELAYS_MS[Math.min(round, CONFIRM_DELAYS_MS.length - 1)];
+      round += 1;
+      setTimeout(ask, Math.max(delay, (retryAfterSeconds || 0) * 1000));
+    }
+
+    function onAnswer(body, error) {
+      if (!onPage($view) || (error && error.handled)) return; // left, or logged out
+      if (error && error.status === 404) {
+        failed($view.find('.order-card').addClass('p-4'), error);
+        return;
+      }
+      const latest = (body && body.order) || order;
+      if (body && body.requires_action && body.client_secret) {
+        showBankWaiting($view, latest, body.client_secret);
+      } else if (!awaitsOutcome(latest) && (isPaid(latest) || latest.status === 'FAILED')) {
+        showOrder($view, latest);
+        announce($view, HEADLINES[latest.status].heading);
+      } else {
+        showDetails($view, latest);
+        askLater(error && error.retryAfter);
+      }
+    }
+
+    function ask() {
+      if (!onPage($view)) return;
+      Shop.payment.confirmOrder(order.id).then(
+        ({ body }) => onAnswer(body, null),
+        (error) => onAnswer(error.body, error),
+      );
+    }
+
+    askLater(0);
+  }
+
+  /* An order just shown: confirmed with the shop while its outcome is unknown
+     (`pending`: the pop-up got no answer, or one that left it open). */
+  function present($view, order, pending) {
+    if (!isPaid(order) && (pending || awaitsOutcome(order))) confirmUntilSettled($view, order);
+    else showOrder($view, order);
   }
 
   function failed($where, error, retry) {
@@ -108,9 +265,10 @@
     const $view = Shop.ui.template('tpl-order');
     const $card = $view.find('.order-card');
     $main.append($view);
-    if (recent.has(id)) {
-      showOrder($view, recent.get(id));
-      recent.delete(id); // shown once; a reload asks the API
+    const seen = recent.get(id);
+    recent.delete(id); // shown once; a reload asks the API
+    if (seen && seen.order) {
+      present($view, seen.order, seen.pending);
       return;
     }
     const $details = $card.children().detach();
@@ -119,7 +277,7 @@
       Shop.api.get(`/api/order/${id}/`, { auth: true })
         .then(({ body }) => {
           $card.empty().append($details);
-          showOrder($view, body);
+          present($view, body, Boolean(seen && seen.pending));
         })
         .catch((error) => failed($card.addClass('p-4'), error, load));
     };
@@ -127,8 +285,13 @@
   };
 
   Shop.orders = {
-    remember(order) {
-      recent.set(order.id, order);
+    /* An order the API just answered, for its page (`pending`: its outcome is unknown). */
+    remember(order, { pending = false } = {}) {
+      recent.set(order.id, { order, pending });
+    },
+    /* Only the order's id is known (its answer was lost): its page loads and confirms it. */
+    rememberPending(id) {
+      recent.set(id, { order: null, pending: true });
     },
   };
 })(window.Shop = window.Shop || {}, jQuery);
