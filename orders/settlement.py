@@ -168,7 +168,7 @@ def _attempt_behind(
 
     The request's idempotency key names it exactly; a charge carries its attempt's key in
     its metadata; without either (a 3-D Secure step finished in the browser) it is the
-    newest open attempt that paid with the same PaymentMethod.
+    newest open attempt that paid with the same PaymentMethod, or on the PaymentIntent.
     """
     attempts = order.attempts.all()
     # A PaymentIntent's own metadata (and its charges') carry the key that created it,
@@ -182,10 +182,11 @@ def _attempt_behind(
         named = open_attempts.filter(payment_source=payment.payment_method).first()
         if named is not None:
             return named
-    if payment.payment_intent_id:
+    if payment.payment_intent_id and payment.outcome != Outcome.DECLINED:
         # An order takes a new card only once the previous one has ended, so the newest
         # open attempt on its PaymentIntent is the one this is about (a test card alias
-        # such as pm_card_visa becomes another PaymentMethod id at Stripe).
+        # such as pm_card_visa becomes another PaymentMethod id at Stripe). Not for a
+        # failure: a late one of an earlier card must not fail the card now being tried.
         return open_attempts.filter(kind=PaymentAttempt.Kind.PAYMENT_INTENT).first()
     return None
 

@@ -357,3 +357,28 @@ def test_a_charge_event_that_overtakes_the_lost_answer_leaves_a_refundable_order
     refunds.refund_order(order)
     [refund] = devstripe.requests(path="/v1/refunds", method="POST")
     assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id
+
+
+def test_a_late_failure_of_an_earlier_card_leaves_the_card_being_tried_alone(
+    pay, api, devstripe, settings
+):
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    pay(THREE_D_SECURE)
+    order = Order.objects.get()
+    failed_intent = devstripe.authenticate(order.stripe_payment_intent_id, succeed=False)
+    # Meanwhile the shopper tries another card; its confirmation is still in flight.
+    trying = PaymentAttempt.objects.create(
+        order=order,
+        number=2,
+        kind=PaymentAttempt.Kind.PAYMENT_INTENT,
+        payment_source="pm_card_visa",
+        idempotency_key="order-trying-2",
+    )
+
+    # The bank step's failure arrives without a request key (it came from the browser).
+    deliver(api, event("payment_intent.payment_failed", failed_intent), WEBHOOK_SECRET)
+
+    trying.refresh_from_db()
+    assert trying.status == PaymentAttempt.Status.STARTED
+    order.refresh_from_db()
+    assert order.status == "FAILED"
