@@ -37,7 +37,7 @@ class OrderAdmin(admin.ModelAdmin):
     def refund(self, request, queryset):
         for order in queryset:
             try:
-                refund_order(order)
+                refund_order(order=order)
             except (OrderConflict, payments.PaymentError) as error:
                 self.message_user(request, error.message, messages.ERROR)
             else:

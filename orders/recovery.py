@@ -60,7 +60,7 @@ def orders_to_reconcile(*, older_than: timedelta):
     )
 
 
-def reconcile_order(order: Order) -> str:
+def reconcile_order(*, order: Order) -> str:
     """Settle one order from Stripe; returns its status afterwards.
 
     Raises payments.PaymentUnavailable when Stripe cannot be reached (try again later).

@@ -14,7 +14,7 @@ from orders.settlement import transition
 Status = Order.Status
 
 
-def refund_order(order: Order) -> Order:
+def refund_order(*, order: Order) -> Order:
     """Refund a paid order in full through Stripe and mark it REFUNDED.
 
     Every succeeded payment of the order is refunded: its PaymentIntent, and each charge

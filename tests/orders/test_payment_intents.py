@@ -7,7 +7,7 @@ import stripe
 
 from orders import refunds
 from orders.models import Order, PaymentAttempt
-from tests.conftest import token_for
+from tests.helpers import token_for
 from tests.orders.stripe_events import deliver, event
 from tests.servers import WEBHOOK_SECRET
 
@@ -278,7 +278,7 @@ def test_refunds_of_intent_orders_name_the_payment_intent(pay, devstripe):
     pay("pm_card_visa")
     order = Order.objects.get()
 
-    refunds.refund_order(order)
+    refunds.refund_order(order=order)
 
     [refund] = devstripe.requests(path="/v1/refunds", method="POST")
     assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id
@@ -354,7 +354,7 @@ def test_a_charge_event_that_overtakes_the_lost_answer_leaves_a_refundable_order
     assert order.status == "PAID"
     # The attempt records what it paid with, the PaymentIntent, so a refund can name it.
     assert attempt.stripe_id == charge["payment_intent"] == order.stripe_payment_intent_id
-    refunds.refund_order(order)
+    refunds.refund_order(order=order)
     [refund] = devstripe.requests(path="/v1/refunds", method="POST")
     assert refund["params"]["payment_intent"] == order.stripe_payment_intent_id
 

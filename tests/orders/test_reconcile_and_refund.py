@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders import checkout, payments, refunds
 from orders.models import Order, PaymentAttempt
-from tests.conftest import charges_at
+from tests.helpers import charges_at
 
 pytestmark = pytest.mark.django_db
 
@@ -165,11 +165,11 @@ def test_an_unpaid_order_cannot_be_refunded(user, product, devstripe):
 def test_a_refund_retried_after_a_lost_answer_is_the_same_refund(paid_order, devstripe):
     devstripe.add_fault(method="POST", path="/v1/refunds", mode="drop_after", times=3)
     with pytest.raises(payments.PaymentUnavailable):
-        refunds.refund_order(paid_order)
+        refunds.refund_order(order=paid_order)
     paid_order.refresh_from_db()
     assert paid_order.status == "PAID"
 
-    refunds.refund_order(paid_order)
+    refunds.refund_order(order=paid_order)
 
     paid_order.refresh_from_db()
     assert paid_order.status == "REFUNDED"

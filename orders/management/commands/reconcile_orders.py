@@ -40,7 +40,7 @@ class Command(BaseCommand):
         for order in recovery.orders_to_reconcile(older_than=older_than).iterator():
             before = order.status
             try:
-                status = recovery.reconcile_order(order)
+                status = recovery.reconcile_order(order=order)
             except payments.PaymentError as error:
                 unavailable += 1
                 self.stderr.write(f"order {order.pk}: still {before} ({error.message})")

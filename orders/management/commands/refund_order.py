@@ -20,7 +20,7 @@ class Command(BaseCommand):
         except Order.DoesNotExist:
             raise CommandError(f"There is no order {order_id}.") from None
         try:
-            order = refund_order(order)
+            order = refund_order(order=order)
         except (OrderConflict, payments.PaymentError) as error:
             raise CommandError(error.message) from None
         self.stdout.write(
