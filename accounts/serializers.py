@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework import serializers
 
 REQUIRED_MESSAGES = {
@@ -7,7 +9,7 @@ REQUIRED_MESSAGES = {
 }
 
 
-def _required(label):
+def _required(label: str) -> dict[str, Any]:
     return {key: message.format(label=label) for key, message in REQUIRED_MESSAGES.items()}
 
 

@@ -1,18 +1,22 @@
 """Creating shoppers. The email is the username, matched case-insensitively."""
 
 import unicodedata
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class SignupError(Exception):
     pass
 
 
-def username_for(email):
+def username_for(email: str) -> str:
     """The username for an email: the one place where emails are made comparable.
 
     Unicode NFKC, then case folding (so fullwidth letters, a decomposed accent or another
@@ -25,7 +29,7 @@ def username_for(email):
     return unicodedata.normalize("NFKC", folded).strip()
 
 
-def sign_up(*, first_name, last_name, email, password):
+def sign_up(*, first_name: str, last_name: str, email: str, password: str) -> "User":
     User = get_user_model()
     candidate = User(
         username=username_for(email),

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from rest_framework import status
 from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -18,12 +21,12 @@ class AuthRateThrottle(AnonRateThrottle):
 
     scope = "auth"
 
-    def get_rate(self):
+    def get_rate(self) -> str:
         # Read at request time, so that the limit is a plain setting (and testable).
         return settings.AUTH_THROTTLE_RATE
 
 
-def _read_data(request):
+def _read_data(request: Request) -> dict[str, Any] | list[Any]:
     try:
         return request.data
     except ParseError as error:
@@ -35,7 +38,7 @@ class SignupView(APIView):
     throttle_classes = [AuthRateThrottle]
 
     @docs.sign_up
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = SignupSerializer(data=_read_data(request))
         if not serializer.is_valid():
             return Response(
@@ -53,7 +56,7 @@ class TokenView(APIView):
     throttle_classes = [AuthRateThrottle]
 
     @docs.obtain_token
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = TokenRequestSerializer(data=_read_data(request))
         user = None
         if serializer.is_valid():

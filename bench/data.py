@@ -28,9 +28,9 @@ from django.test import Client  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.services import sign_up  # noqa: E402
+from catalog.currency import amount_in_smallest_unit  # noqa: E402
 from catalog.management.commands.seed_products import IMAGES  # noqa: E402
 from catalog.models import Product  # noqa: E402
-from orders.checkout import amount_in_smallest_unit  # noqa: E402
 from orders.models import Order, PaymentAttempt  # noqa: E402
 
 EXTRA_PRODUCTS = 50

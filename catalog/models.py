@@ -1,11 +1,12 @@
 from decimal import Decimal
+from typing import Self
 
 from django.core.validators import MinValueValidator
 from django.db import models
 
 
 class ProductQuerySet(models.QuerySet):
-    def active(self):
+    def active(self) -> Self:
         return self.filter(active=True)
 
 
@@ -30,5 +31,5 @@ class Product(models.Model):
             models.CheckConstraint(condition=models.Q(price__gt=0), name="product_price_positive"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name

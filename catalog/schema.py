@@ -1,5 +1,7 @@
 """OpenAPI description of the catalog's views (see stripedemo/schema.py)."""
 
+from typing import Any
+
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -21,7 +23,7 @@ PRODUCT_EXAMPLE = {
 }
 
 
-def _response_header(name, description, **kwargs):
+def _response_header(name: str, description: str, **kwargs: Any) -> OpenApiParameter:
     return OpenApiParameter(
         name, str, OpenApiParameter.HEADER, response=[200, 304], description=description, **kwargs
     )

@@ -20,11 +20,13 @@ import functools
 import hashlib
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Max
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 
 from catalog.models import Product
 from catalog.serializers import ProductSerializer
@@ -36,17 +38,17 @@ REPRESENTATION = "catalog-v1:" + ",".join(ProductSerializer.Meta.fields)
 # The JSON of each recent version, in this process. A version's JSON never changes, so
 # there is nothing to invalidate and nothing to gain from sharing it between processes;
 # the shared cache (the database's table or Redis) would cost a round trip per request.
-_json_by_etag = {}
+_json_by_etag: dict[str, bytes] = {}
 _json_lock = threading.Lock()
 _KEEP = 8  # versions × hosts; a few, as products change rarely
 
 # The version this process read last, and until when it may reuse it (catalog_version).
-_version_memo = None  # (until, version)
+_version_memo: tuple[float, str] | None = None  # (until, version)
 _clock = time.monotonic
 
 
 @functools.cache
-def _version_query():
+def _version_query() -> tuple[str, tuple[Any, ...]]:
     """The version query, compiled by the ORM once: building it costs more than running it."""
     queryset = (
         Product.objects.active()
@@ -58,7 +60,7 @@ def _version_query():
     return queryset.query.sql_with_params()
 
 
-def _read_version():
+def _read_version() -> str:
     sql, params = _version_query()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -66,7 +68,7 @@ def _read_version():
     return ":".join(map(str, row or (0, None, None)))
 
 
-def catalog_version():
+def catalog_version() -> str:
     """A string that changes whenever the active catalog may have changed.
 
     With CATALOG_VERSION_SECONDS (1 in production) a process reuses the version it read
@@ -84,7 +86,7 @@ def catalog_version():
     return version
 
 
-def catalog_etag(request):
+def catalog_etag(request: Request) -> str:
     """The catalog's strong ETag (quoted) for this request.
 
     Image URLs are absolute on the host the request came to, so the host and scheme are
@@ -94,7 +96,7 @@ def catalog_etag(request):
     return '"' + hashlib.blake2b(seed.encode(), digest_size=16).hexdigest() + '"'
 
 
-def catalog_json(request, etag):
+def catalog_json(request: Request, etag: str) -> bytes:
     """The active catalog for `etag` as JSON bytes, exactly as DRF's JSONRenderer makes it.
 
     Serialized on the first request for a version; two threads may both do it, harmlessly.
@@ -111,7 +113,7 @@ def catalog_json(request, etag):
     return body
 
 
-def forget():
+def forget() -> None:
     """Drop the kept version and JSON (for tests)."""
     global _version_memo
     _version_memo = None

@@ -12,7 +12,7 @@ class ProductSerializer(serializers.ModelSerializer):
         model = Product
         fields = ["id", "name", "description", "price", "currency", "image_url"]
 
-    def get_image_url(self, product) -> str:
+    def get_image_url(self, product: Product) -> str:
         # Demo images ship with the shop as static files; make them absolute so that a
         # front end on another origin (S3) can load them from the API's host.
         request = self.context.get("request")

@@ -1,8 +1,10 @@
 import json
+from typing import Any
 
 from django.http import HttpResponse
 from django.utils.cache import get_conditional_response
 from rest_framework import generics
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog import schema as docs
@@ -23,7 +25,8 @@ class ProductList(generics.ListAPIView):
     serializer_class = ProductSerializer
     queryset = Product.objects.active()
 
-    def list(self, request, *args, **kwargs):
+    # A plain HttpResponse (JSON kept per version, or a 304) where DRF's list() has a Response.
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
         etag = selectors.catalog_etag(request)
         # Clients may keep the list but must ask again each time (with If-None-Match).
         headers = {"ETag": etag, "Cache-Control": "no-cache"}

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from orders import payments
 from orders.checkout import OrderConflict
@@ -11,9 +13,9 @@ class PaymentAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "kind", "status", "stripe_id", "idempotency_key", "failure_message"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # plain field names, fit for both
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
 
 
@@ -34,7 +36,7 @@ class OrderAdmin(admin.ModelAdmin):
     actions = ["refund"]
 
     @admin.action(description="Refund selected paid orders through Stripe")
-    def refund(self, request, queryset):
+    def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
                 refund_order(order=order)
@@ -43,13 +45,13 @@ class OrderAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"Order {order.pk} refunded.", messages.SUCCESS)
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         return False
 
 
@@ -59,7 +61,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     search_fields = ["event_id", "type"]
     readonly_fields = ["event_id", "type", "order", "received"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -80,8 +82,10 @@ class PaymentAnomalyAdmin(admin.ModelAdmin):
     list_filter = ["object_type", "stripe_status"]
     search_fields = ["stripe_id", "reason"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: PaymentAnomaly | None = None
+    ) -> list[str]:
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

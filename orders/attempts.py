@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from orders import payments
@@ -51,7 +52,7 @@ def attempt_lease() -> timedelta:
     return timedelta(seconds=settings.STRIPE_TIMEOUT * tries + 30)
 
 
-def unsettled_attempts(order: Order):
+def unsettled_attempts(order: Order) -> QuerySet[PaymentAttempt]:
     """The order's attempts whose outcome is unknown and that nobody is asking about."""
     return order.attempts.filter(status=AttemptStatus.UNKNOWN) | order.attempts.filter(
         status=AttemptStatus.STARTED, created__lt=timezone.now() - attempt_lease()

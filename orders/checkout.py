@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from catalog.currency import amount_in_smallest_unit
 from orders import attempts, payments
 from orders.models import IdempotencyRecord, Order, PaymentAttempt
 from orders.settlement import UNSETTLED_ATTEMPTS, settle_from_stripe
 
-Status = Order.Status
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
-# Currencies Stripe counts in whole units (no cents), from Stripe's documentation.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+    from catalog.models import Product
+
+Status = Order.Status
 
 # The failure codes after which an order's PaymentIntent can never be paid.
 UNPAYABLE_FAILURES = frozenset({"canceled", "abandoned"})
@@ -39,7 +40,7 @@ UNPAYABLE_FAILURES = frozenset({"canceled", "abandoned"})
 class OrderConflict(Exception):
     """The order cannot take this request in its present state (paid, being paid, …)."""
 
-    def __init__(self, message: str, order: Order):
+    def __init__(self, message: str, order: Order) -> None:
         super().__init__(message)
         self.message = message
         self.order = order
@@ -56,15 +57,6 @@ class PaymentResult:
     error: payments.PaymentError | None = None
 
 
-def amount_in_smallest_unit(price: Decimal, quantity: int, currency: str) -> int:
-    """price × quantity in cents (or whole units), exactly: Decimal, never float."""
-    exponent = 0 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 2
-    amount = price * quantity * (10**exponent)
-    if amount != amount.to_integral_value():
-        raise ValueError(f"{price} {currency} has more decimals than the currency allows")
-    return int(amount)
-
-
 def _new_key(order_id: int, operation: str, number: int = 1) -> str:
     # Our own ids and the operation make the key readable and unique per endpoint; the
     # random part keeps it unique across databases that share one Stripe account (a
@@ -72,7 +64,7 @@ def _new_key(order_id: int, operation: str, number: int = 1) -> str:
     return f"order-{order_id}-{operation}-{number}-{uuid.uuid4().hex[:12]}"
 
 
-def place_order(*, user, product, quantity: int) -> Order:
+def place_order(*, user: User, product: Product, quantity: int) -> Order:
     """A PENDING order at today's price, with no attempt yet."""
     return Order.objects.create(
         user=user,
@@ -86,8 +78,8 @@ def place_order(*, user, product, quantity: int) -> Order:
 
 def place_and_pay(
     *,
-    user,
-    product,
+    user: User,
+    product: Product,
     quantity: int,
     token: str = "",
     payment_method: str = "",

@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,6 +30,13 @@ from rest_framework.response import Response
 from orders.attempts import attempt_lease
 from orders.models import IdempotencyRecord
 from stripedemo.errors import error_body
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from rest_framework.request import Request
+
+    from orders.models import Order
+    from orders.views import PaymentView
 
 KEY_MAX_LENGTH = 255
 
@@ -40,12 +49,12 @@ class Claim:
     first: bool
 
 
-def fingerprint(path: str, data) -> str:
+def fingerprint(path: str, data: Any) -> str:
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
 
 
-def claim(user, key: str, request_fingerprint: str, order=None) -> Claim:
+def claim(user: User, key: str, request_fingerprint: str, order: Order | None = None) -> Claim:
     """Insert the record for `key`, or return the one that is there.
 
     A record whose request died before it placed an order is taken over.
@@ -80,7 +89,7 @@ def finish(record: IdempotencyRecord, response: Response) -> None:
     )
 
 
-def idempotent(handler):
+def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
     """For a DRF view method that moves money: honour the request's Idempotency-Key.
 
     The method finds the claimed record in `request.idempotency_record` (None without a
@@ -89,8 +98,8 @@ def idempotent(handler):
     """
 
     @functools.wraps(handler)
-    def wrapper(view, request, *args, **kwargs):
-        request.idempotency_record = None
+    def wrapper(view: PaymentView, request: Request, *args: Any, **kwargs: Any) -> Response:
+        request.idempotency_record = None  # type: ignore[attr-defined]
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return handler(view, request, *args, **kwargs)
@@ -100,7 +109,7 @@ def idempotent(handler):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         found = claim(
-            request.user,
+            request.user,  # type: ignore[arg-type]  # a PaymentView: IsAuthenticated
             key,
             fingerprint(request.path, request.data),
             order=view.order_for_key(request, *args, **kwargs),
@@ -108,7 +117,7 @@ def idempotent(handler):
         record = found.record
         if not found.first:
             return _replay(view, request, record)
-        request.idempotency_record = record
+        request.idempotency_record = record  # type: ignore[attr-defined]
         try:
             response = handler(view, request, *args, **kwargs)
         except Exception:
@@ -121,7 +130,7 @@ def idempotent(handler):
     return wrapper
 
 
-def _replay(view, request, record: IdempotencyRecord) -> Response:
+def _replay(view: PaymentView, request: Request, record: IdempotencyRecord) -> Response:
     if record.request_fingerprint != fingerprint(request.path, request.data):
         return Response(
             error_body(
@@ -138,7 +147,7 @@ def _replay(view, request, record: IdempotencyRecord) -> Response:
             headers={"Idempotent-Replayed": "true"},
         )
     if record.response_status is None and not _died(record):
-        extra = {"order_id": record.order_id} if record.order_id else {}
+        extra: dict[str, Any] = {"order_id": record.order_id} if record.order_id else {}
         return Response(
             error_body(
                 "A request with this Idempotency-Key is still being processed; "

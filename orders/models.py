@@ -7,14 +7,19 @@ An order's status only moves forward (see `settlement.transition`):
        └─► FAILED ┘   (a later attempt on the same order succeeded)
 """
 
+from typing import TYPE_CHECKING, Self
+
 from django.conf import settings
 from django.db import models
 
 from stripedemo.fields import ExactCharField
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 class OrderQuerySet(models.QuerySet):
-    def with_payment_state(self):
+    def with_payment_state(self) -> Self:
         """Orders with their products and whether an attempt's outcome is still unknown,
         in one query (the order's JSON says both)."""
         unsettled = PaymentAttempt.objects.filter(
@@ -25,7 +30,7 @@ class OrderQuerySet(models.QuerySet):
             has_unsettled_attempt=models.Exists(unsettled)
         )
 
-    def for_user(self, user):
+    def for_user(self, user: "User") -> Self:
         """A shopper's orders, newest first."""
         return self.filter(user=user).with_payment_state().order_by("-created", "-id")
 
@@ -72,11 +77,12 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(
-                condition=models.Q(quantity__gte=1, quantity__lte=10), name="order_quantity_1_to_10"
+                condition=models.Q(quantity__gte=1, quantity__lte=settings.ORDER_MAX_QUANTITY),
+                name=f"order_quantity_1_to_{settings.ORDER_MAX_QUANTITY}",
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Order {self.pk} ({self.status})"
 
 
@@ -119,7 +125,7 @@ class PaymentAttempt(models.Model):
             models.UniqueConstraint(fields=["order", "number"], name="attempt_number_per_order"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Attempt {self.number} of order {self.order_id} ({self.status})"
 
 
@@ -143,7 +149,7 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Idempotency-Key {self.key!r} of user {self.user_id}"
 
 
@@ -155,7 +161,7 @@ class StripeEvent(models.Model):
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
     received = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
 
 
@@ -185,7 +191,7 @@ class PaymentAnomaly(models.Model):
             models.UniqueConstraint(fields=["stripe_id", "reason"], name="anomaly_once"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.object_type} {self.stripe_id}: {self.reason}"
 
 
@@ -200,5 +206,5 @@ class JobLease(models.Model):
     holder = models.CharField(max_length=255, blank=True)
     expires = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} (held by {self.holder or 'nobody'} until {self.expires})"

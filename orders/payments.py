@@ -17,12 +17,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
 
 log = logging.getLogger("orders.payments")
 
@@ -139,7 +143,9 @@ class _ClientSettings:
 
 @functools.lru_cache(maxsize=4)
 def _client_for(config: _ClientSettings) -> stripe.StripeClient:
-    base_addresses = {"api": config.api_base.rstrip("/")} if config.api_base else None
+    base_addresses: BaseAddresses | None = (
+        {"api": config.api_base.rstrip("/")} if config.api_base else None
+    )
     return stripe.StripeClient(
         config.secret_key,
         base_addresses=base_addresses,
@@ -159,41 +165,47 @@ def _client() -> stripe.StripeClient:
     )
 
 
-def _call(operation, *args) -> dict[str, Any]:
+def _call(operation: Callable[..., Any], *args: Any) -> dict[str, Any]:
     """Run one SDK call and translate its errors into ours."""
     try:
         return operation(*args).to_dict()
-    except stripe.CardError as error:
-        raise CardDeclined(
+    except stripe.StripeError as error:
+        raise translate(error) from None
+
+
+def translate(error: stripe.StripeError) -> PaymentError:
+    """The shop's exception for an error the Stripe SDK raised (logged here when it matters)."""
+    if isinstance(error, stripe.CardError):
+        return CardDeclined(
             error.user_message or "Your card was declined.",
             code=error.code or "",
             payment=_payment_in_error(error),
-        ) from None
-    except (stripe.AuthenticationError, stripe.PermissionError) as error:
+        )
+    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
         log.critical("Stripe refused our API key: %s", type(error).__name__)
-        raise PaymentMisconfigured("Payments are not available right now.") from None
-    except stripe.IdempotencyError:
+        return PaymentMisconfigured("Payments are not available right now.")
+    if isinstance(error, stripe.IdempotencyError):
         # A key reused with other parameters is our bug, never the shopper's: the
         # outcome of the first request is unknown here, so leave it to be settled.
         log.error("Stripe refused a reused idempotency key")
-        raise PaymentUnavailable("The payment could not be confirmed yet.") from None
-    except stripe.InvalidRequestError as error:
-        raise PaymentRejected(
+        return PaymentUnavailable("The payment could not be confirmed yet.")
+    if isinstance(error, stripe.InvalidRequestError):
+        return PaymentRejected(
             error.user_message or "The payment request was refused.",
             code=error.code or "",
             payment=_payment_in_error(error),
-        ) from None
-    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+        )
+    if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError | stripe.APIError):
         log.warning("Stripe unavailable: %s", type(error).__name__)
-        raise PaymentUnavailable(UNAVAILABLE_MESSAGE) from None
-    except stripe.StripeError as error:
-        log.error("Unexpected Stripe error: %s", type(error).__name__)
-        raise PaymentUnavailable("The payment could not be confirmed yet.") from None
+        return PaymentUnavailable(UNAVAILABLE_MESSAGE)
+    log.error("Unexpected Stripe error: %s", type(error).__name__)
+    return PaymentUnavailable("The payment could not be confirmed yet.")
 
 
 def _payment_in_error(error: stripe.StripeError) -> StripePayment | None:
     """The PaymentIntent (or charge id) Stripe sent back with an error, if any."""
-    details = (error.json_body or {}).get("error") or {}
+    # json_body is typed `object`: for these errors the SDK parsed it as a dict.
+    details = (error.json_body or {}).get("error") or {}  # type: ignore[attr-defined]
     if isinstance(details.get("payment_intent"), dict):
         return parse_payment(details["payment_intent"])
     return None
@@ -223,7 +235,8 @@ def parse_payment(data: Any) -> StripePayment | None:
     """A Stripe charge or PaymentIntent (a dict in Stripe's shape), or None for anything else."""
     if not isinstance(data, dict) or data.get("object") not in ("charge", "payment_intent"):
         return None
-    metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    # Stripe's JSON: the isinstance checks, not the types, say what each value is.
+    metadata: Any = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     amount = data.get("amount")
     common = {
         "object_type": data["object"],
@@ -233,7 +246,7 @@ def parse_payment(data: Any) -> StripePayment | None:
         "order_id": _order_id(metadata),
         "idempotency_key": _text(metadata.get("idempotency_key")),
     }
-    status = data.get("status")
+    status: Any = data.get("status")
     if data["object"] == "charge":
         code = _text(data.get("failure_code"))
         outcome = {
@@ -255,7 +268,7 @@ def parse_payment(data: Any) -> StripePayment | None:
                 else ""
             ),
         )
-    error = (
+    error: Any = (
         data.get("last_payment_error") if isinstance(data.get("last_payment_error"), dict) else {}
     )
     if status == "succeeded":
@@ -380,7 +393,9 @@ def cancel_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> St
     )
 
 
-def _search(resource, order_id: int) -> list[StripePayment]:
+def _search(
+    resource: stripe.ChargeService | stripe.PaymentIntentService, order_id: int
+) -> list[StripePayment]:
     result = _call(resource.search, {"query": f"metadata['order_id']:'{int(order_id)}'"})
     return [payment for payment in map(parse_payment, result.get("data") or []) if payment]
 
@@ -425,8 +440,8 @@ def verify_webhook(payload: bytes, signature_header: str) -> WebhookEvent | None
         return None
     if not isinstance(event, dict):
         event = {}
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    request = event.get("request") if isinstance(event.get("request"), dict) else {}
+    data: Any = event.get("data") if isinstance(event.get("data"), dict) else {}
+    request: Any = event.get("request") if isinstance(event.get("request"), dict) else {}
     return WebhookEvent(
         id=_text(event.get("id"))[:255],
         type=_text(event.get("type"))[:100],

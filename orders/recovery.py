@@ -10,9 +10,9 @@ and again, from any instance (the command holds a lease so one run goes at a tim
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from orders import attempts, payments
@@ -37,7 +37,7 @@ ABANDONED_MESSAGE = (
 FAILED_WATCH = timedelta(days=7)
 
 
-def orders_to_reconcile(*, older_than: timedelta):
+def orders_to_reconcile(*, older_than: timedelta) -> QuerySet[Order]:
     """Orders whose state may not be Stripe's: pending ones, ones with an attempt of
     unknown outcome (whatever their state), and recently failed ones holding a
     PaymentIntent."""
@@ -129,5 +129,5 @@ def finish_idempotency_records() -> int:
     return finished
 
 
-def anomalies_since(moment) -> list[PaymentAnomaly]:
+def anomalies_since(moment: datetime) -> list[PaymentAnomaly]:
     return list(PaymentAnomaly.objects.filter(detected__gte=moment).order_by("detected"))

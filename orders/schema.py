@@ -5,8 +5,11 @@ The response shapes are those of orders/views.py: `order_response` and
 others, orders/idempotency.py decides 409 and 422.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import (
+    Direction,
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
@@ -26,13 +29,16 @@ from stripedemo.schema import (
     error,
 )
 
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+
 
 class PlaceOrderSchema(OpenApiSerializerExtension):
     """`token` and `payment_method` exclude each other: exactly one is required."""
 
     target_class = PlaceOrderSerializer
 
-    def map_serializer(self, auto_schema, direction):
+    def map_serializer(self, auto_schema: "AutoSchema", direction: Direction) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["oneOf"] = [{"required": ["token"]}, {"required": ["payment_method"]}]
         return schema
@@ -187,7 +193,7 @@ FAILED_ORDER_EXAMPLE = {
 PENDING_ORDER_EXAMPLE = {**ORDER_EXAMPLE, "status": "PENDING", "payment_pending": True}
 
 
-def _response_example(name, value, status):
+def _response_example(name: str, value: Any, status: int) -> OpenApiExample:
     return OpenApiExample(name, value=value, response_only=True, status_codes=[str(status)])
 
 

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -35,16 +37,16 @@ class OrderSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    def get_payment_pending(self, order) -> bool:
+    def get_payment_pending(self, order: Order) -> bool:
         return order.status == Order.Status.PENDING or _has_unsettled_attempt(order)
 
-    def get_can_pay(self, order) -> bool:
+    def get_can_pay(self, order: Order) -> bool:
         return order.status == Order.Status.FAILED and not (
             _has_unsettled_attempt(order) or checkout.payable_again_refusal(order)
         )
 
 
-def _has_unsettled_attempt(order) -> bool:
+def _has_unsettled_attempt(order: Order) -> bool:
     known = getattr(order, "has_unsettled_attempt", None)
     if known is None:  # not loaded through Order.objects.with_payment_state()
         known = order.attempts.filter(status__in=UNSETTLED_ATTEMPTS).exists()
@@ -76,7 +78,7 @@ class PlaceOrderSerializer(serializers.Serializer):
     token = serializers.CharField(max_length=255, required=False)
     payment_method = serializers.CharField(max_length=255, required=False)
 
-    def validate(self, data):
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if bool(data.get("token")) == bool(data.get("payment_method")):
             message = (
                 "Send either token (a Stripe token such as tok_visa) or payment_method "

@@ -19,6 +19,8 @@ recorded as a `PaymentAnomaly` for an operator.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -46,7 +48,7 @@ UNSETTLED_ATTEMPTS = (AttemptStatus.STARTED, AttemptStatus.UNKNOWN)
 OPEN_ATTEMPTS = (*UNSETTLED_ATTEMPTS, AttemptStatus.REQUIRES_ACTION)
 
 
-def transition(order_id: int, to_status: str, **fields) -> bool:
+def transition(order_id: int, to_status: Status, **fields: Any) -> bool:
     """Move an order to `to_status` if its current state allows it. True if it moved."""
     moved = Order.objects.filter(pk=order_id, status__in=ALLOWED_FROM[to_status]).update(
         status=to_status, updated=timezone.now(), **fields
@@ -65,9 +67,9 @@ def fail_order(order_id: int, *, failure_code: str, failure_message: str) -> Non
         )
 
 
-def finish_attempt(attempt_id: int, status: str, **fields) -> None:
+def finish_attempt(attempt_id: int, status: str, **fields: Any) -> None:
     """Record an attempt's outcome. Stripe's "succeeded" wins over anything recorded."""
-    allowed = OPEN_ATTEMPTS
+    allowed: Sequence[AttemptStatus] = OPEN_ATTEMPTS
     if status == AttemptStatus.SUCCEEDED:
         allowed = (*OPEN_ATTEMPTS, AttemptStatus.FAILED)
     # An attempt already in `status` keeps its time: it says since when it has been so

@@ -11,10 +11,15 @@ database). A refusal is a 429 with Retry-After and a sentence for the shopper.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 TOO_MANY = "Too many payment attempts. Please wait {seconds} seconds before trying again."
 TOO_MANY_DECLINES = (
@@ -25,12 +30,13 @@ TOO_MANY_DECLINES = (
 
 class PaymentThrottle(SimpleRateThrottle):
     message = TOO_MANY
+    setting: str  # the name of the setting that holds the rate, in each subclass
 
-    def get_rate(self):
+    def get_rate(self) -> str:
         # Read at request time, so that the limit is a plain setting (and testable).
         return getattr(settings, self.setting)
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: Request, view: APIView) -> bool:
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
         if super().allow_request(request, view):
@@ -46,7 +52,7 @@ class ShopperPaymentThrottle(PaymentThrottle):
     scope = "payment_shopper"
     setting = "PAYMENT_THROTTLE_RATE"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
@@ -54,7 +60,7 @@ class AddressPaymentThrottle(PaymentThrottle):
     scope = "payment_address"
     setting = "PAYMENT_ADDRESS_THROTTLE_RATE"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
@@ -65,21 +71,22 @@ class DeclineThrottle(PaymentThrottle):
     setting = "PAYMENT_DECLINE_LIMIT"
     message = TOO_MANY_DECLINES
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
-    def throttle_success(self):
+    def throttle_success(self) -> bool:
         return True  # a request is no decline: only record_decline counts
 
 
-def record_decline(request) -> None:
+def record_decline(request: Request) -> None:
     """A card of this shopper was declined: one more toward DeclineThrottle's limit."""
     throttle = DeclineThrottle()
     throttle.rate = throttle.get_rate()
     throttle.num_requests, throttle.duration = throttle.parse_rate(throttle.rate)
     key = throttle.get_cache_key(request, None)
     now = throttle.timer()
-    history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]
+    # duration is None only for a None rate; PAYMENT_DECLINE_LIMIT is always a rate string.
+    history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]  # type: ignore[operator]
     throttle.cache.set(key, [now, *history], throttle.duration)
 
 
@@ -90,7 +97,7 @@ class ConfirmThrottle(PaymentThrottle):
     setting = "PAYMENT_CONFIRM_RATE"
     message = "Too many requests about this payment. Please wait {seconds} seconds."
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 

@@ -6,11 +6,15 @@ declined 402, refused 400, unknown outcome 503 (the order kept PENDING, never sh
 failure), misconfigured 500, and 409 for an order that cannot take the request.
 """
 
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from orders import checkout, payments
@@ -35,18 +39,20 @@ class OrderPagination(LimitOffsetPagination):
     max_limit = 100
 
 
-def order_body(request, order, error=None):
+def order_body(request: Request, order: Order, error: str | None = None) -> dict[str, Any]:
     body = {"order": OrderSerializer(order, context={"request": request}).data}
     return {**error_body(error), **body} if error else {"success": True, **body}
 
 
-def payment_response(request, result, paid_status=status.HTTP_200_OK):
+def payment_response(
+    request: Request, result: checkout.PaymentResult, paid_status: int = status.HTTP_200_OK
+) -> Response:
     """The answer to any payment request, from the order's state and what Stripe said."""
     order, error = result.order, result.error
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
         return Response(order_body(request, order), status=paid_status)
     if isinstance(error, payments.PaymentUnavailable) or (
-        error is not None and order.has_unsettled_attempt
+        error is not None and order.has_unsettled_attempt  # type: ignore[attr-defined]  # checkout._reload
     ):
         # Unknown, never a failure: the page waits on the order while it is settled.
         return Response(
@@ -72,13 +78,13 @@ def payment_response(request, result, paid_status=status.HTTP_200_OK):
     return Response(order_body(request, order), status=status.HTTP_202_ACCEPTED)
 
 
-def conflict_response(request, conflict):
+def conflict_response(request: Request, conflict: checkout.OrderConflict) -> Response:
     order = Order.objects.with_payment_state().get(pk=conflict.order.pk)
     return Response(order_body(request, order, conflict.message), status=status.HTTP_409_CONFLICT)
 
 
-def own_order(request, pk):
-    return get_object_or_404(Order.objects.for_user(request.user), pk=pk)
+def own_order(request: Request, pk: int) -> Order:
+    return get_object_or_404(Order.objects.for_user(request.user), pk=pk)  # type: ignore[arg-type]  # IsAuthenticated
 
 
 class PaymentView(APIView):
@@ -86,13 +92,13 @@ class PaymentView(APIView):
 
     permission_classes = [IsAuthenticated]
     throttle_classes = PAYMENT_THROTTLES
-    paid_status = status.HTTP_200_OK
+    paid_status: int = status.HTTP_200_OK
 
-    def order_for_key(self, request, *args, **kwargs):
+    def order_for_key(self, request: Request, *args: Any, **kwargs: Any) -> Order | None:
         """The order an Idempotency-Key is about, when the request names one."""
         return None
 
-    def current_state(self, request, order):
+    def current_state(self, request: Request, order: Order) -> Response:
         """A replay whose first answer was lost or unknown: the order as Stripe has it now."""
         result = checkout.confirm_order(order=order)
         return payment_response(request, result, paid_status=self.paid_status)
@@ -101,12 +107,12 @@ class PaymentView(APIView):
 class OrderList(PaymentView):
     paid_status = status.HTTP_201_CREATED
 
-    def get_throttles(self):
+    def get_throttles(self) -> list[BaseThrottle]:
         return super().get_throttles() if self.request.method == "POST" else []
 
     @docs.list_orders
-    def get(self, request):
-        orders = Order.objects.for_user(request.user)
+    def get(self, request: Request) -> Response:
+        orders = Order.objects.for_user(request.user)  # type: ignore[arg-type]  # IsAuthenticated
         context = {"request": request}
         paginator = OrderPagination()
         page = paginator.paginate_queryset(orders, request, view=self)
@@ -118,17 +124,17 @@ class OrderList(PaymentView):
 
     @docs.place_order
     @idempotent
-    def post(self, request):
+    def post(self, request: Request) -> Response:
         serializer = PlaceOrderSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = checkout.place_and_pay(
-            user=request.user,
+            user=request.user,  # type: ignore[arg-type]  # IsAuthenticated
             product=data["product"],
             quantity=data["quantity"],
             token=data.get("token", ""),
             payment_method=data.get("payment_method", ""),
-            idempotency_record=request.idempotency_record,
+            idempotency_record=request.idempotency_record,  # type: ignore[attr-defined]
         )
         return payment_response(request, result, paid_status=self.paid_status)
 
@@ -137,7 +143,7 @@ class OrderDetail(APIView):
     permission_classes = [IsAuthenticated]
 
     @docs.retrieve_order
-    def get(self, request, pk):
+    def get(self, request: Request, pk: int) -> Response:
         return Response(OrderSerializer(own_order(request, pk), context={"request": request}).data)
 
 
@@ -149,7 +155,7 @@ class ConfirmOrder(APIView):
     throttle_classes = [ConfirmThrottle]
 
     @docs.confirm_order
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         result = checkout.confirm_order(order=own_order(request, pk))
         return payment_response(request, result)
 
@@ -157,12 +163,12 @@ class ConfirmOrder(APIView):
 class PayOrderAgain(PaymentView):
     """Pay a failed order with another card: a new attempt on the same PaymentIntent."""
 
-    def order_for_key(self, request, pk):
+    def order_for_key(self, request: Request, pk: int) -> Order:
         return own_order(request, pk)
 
     @docs.pay_again
     @idempotent
-    def post(self, request, pk):
+    def post(self, request: Request, pk: int) -> Response:
         serializer = PayAgainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = own_order(request, pk)

@@ -12,7 +12,7 @@ retry for days.
 import logging
 
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -26,7 +26,7 @@ log = logging.getLogger("orders.webhooks")
 
 @csrf_exempt
 @require_POST
-def stripe_webhook(request):
+def stripe_webhook(request: HttpRequest) -> JsonResponse:
     event = payments.verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
     if event is None:
         log.warning("webhook refused: missing or invalid Stripe-Signature")

@@ -4,8 +4,9 @@
     .venv/bin/python scripts/deploy_frontend.py --bucket my-shop-frontend --region us-west-2 \\
         --api-url https://api.example.com --publishable-key pk_live_... [--dry-run]
 
-1. Writes config.js for the API's public URL and the Stripe publishable key, in the
-   shape the API itself serves at /config.js (a local frontend/config.js is skipped).
+1. Writes config.js for the API's public URL and the Stripe publishable key, built by
+   the function that builds the API's own /config.js (stripedemo/frontend_config.py,
+   with the order limit and currency decimals); a local frontend/config.js is skipped.
 2. Uploads every file under frontend/ with its Content-Type and Cache-Control:
    vendor/ (third-party libraries) cached for a week, everything else revalidated on
    every load (`no-cache`: index.html and config.js must never be stale, and the shop's
@@ -32,6 +33,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+# The shop's own modules that build config.js (plain Python: no Django needed here).
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from orders.limits import ORDER_MAX_QUANTITY  # noqa: E402
+from stripedemo import frontend_config  # noqa: E402
+
 FRONTEND_DIR = ROOT / "frontend"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 
@@ -87,13 +95,14 @@ class Upload:
 
 
 def config_js(api_url, publishable_key, stripe_js_url=STRIPE_JS_URL):
-    """The front end's config.js, as stripedemo.views.frontend_config renders it."""
-    config = {
-        "apiBaseUrl": api_url,
-        "stripePublishableKey": publishable_key,
-        "stripeJsUrl": stripe_js_url,
-    }
-    return f"window.SHOP_CONFIG = {json.dumps(config, indent=2)};\n"
+    """The front end's config.js, built as stripedemo.views.frontend_config builds it."""
+    config = frontend_config.build_config(
+        api_base_url=api_url,
+        stripe_publishable_key=publishable_key,
+        stripe_js_url=stripe_js_url,
+        max_quantity=ORDER_MAX_QUANTITY,
+    )
+    return frontend_config.config_js(config)
 
 
 def content_type(key):

@@ -1,18 +1,22 @@
 """Reading settings from the environment, with local defaults."""
 
 import os
+from collections.abc import Iterable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
+T = TypeVar("T")
 
-def env(name, default=""):
+
+def env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
 
-def env_bool(name, default):
+def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
         return default
@@ -24,7 +28,7 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
-def env_int(name, default):
+def env_int(name: str, default: T) -> int | T:
     value = env(name)
     if not value:
         return default
@@ -34,7 +38,7 @@ def env_int(name, default):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
-def env_list(name, default):
+def env_list(name: str, default: Iterable[str]) -> list[str]:
     value = env(name)
     if not value:
         return list(default)

@@ -6,27 +6,29 @@ plus `"fields"` for invalid input. `detail` keeps the original clients' contract
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 log = logging.getLogger("stripedemo.errors")
 
 
-def error_body(message, fields=None, **extra):
+def error_body(message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     body = {"success": False, "error": message, "detail": message, **extra}
     if fields:
         body["fields"] = fields
     return body
 
 
-def error_response(message, status=400, **extra):
+def error_response(message: str, status: int = 400, **extra: Any) -> JsonResponse:
     return JsonResponse(error_body(message, **extra), status=status)
 
 
-def first_message(detail, field=None):
+def first_message(detail: Any, field: str | None = None) -> str:
     """One human sentence from DRF's nested validation errors, naming the field."""
     if isinstance(detail, dict):
         for key, value in detail.items():
@@ -39,7 +41,9 @@ def first_message(detail, field=None):
     return message
 
 
-def json_exception_handler(exc, context):
+def json_exception_handler(
+    exc: Exception, context: dict[str, Any]
+) -> Response | JsonResponse | None:
     if isinstance(exc, RequestDataTooBig):
         exc = exceptions.APIException("The request body is too large.")
         exc.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

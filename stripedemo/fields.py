@@ -1,6 +1,9 @@
 """Model fields shared by the apps."""
 
+from typing import Any
+
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 class ExactCharField(models.CharField):
@@ -12,7 +15,7 @@ class ExactCharField(models.CharField):
     SQLite and PostgreSQL compare exactly already.
     """
 
-    def db_parameters(self, connection):
+    def db_parameters(self, connection: BaseDatabaseWrapper) -> dict[str, Any]:
         parameters = super().db_parameters(connection)
         if connection.vendor == "mysql":
             parameters["collation"] = "utf8mb4_bin"

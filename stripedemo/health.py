@@ -14,16 +14,18 @@ and builds no URL from the Host header.
 """
 
 import logging
+from collections.abc import Callable
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 
 log = logging.getLogger("stripedemo.health")
 
 HEALTH_PATH = "/api/health/"
 
 
-def health(request):
+def health(request: HttpRequest) -> JsonResponse:
     if request.method not in ("GET", "HEAD"):
         response = JsonResponse(
             {"success": False, "error": "Method not allowed.", "detail": "Method not allowed."},
@@ -52,10 +54,10 @@ def health(request):
 class HealthCheckMiddleware:
     """Answers the health path before host validation and the HTTPS redirect (see above)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.path_info == HEALTH_PATH:
             return health(request)
         return self.get_response(request)

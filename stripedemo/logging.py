@@ -6,16 +6,16 @@ import threading
 _current = threading.local()
 
 
-def set_request_id(request_id):
+def set_request_id(request_id: str) -> None:
     _current.request_id = request_id
 
 
-def get_request_id():
+def get_request_id() -> str:
     return getattr(_current, "request_id", "-")
 
 
 class RequestIdFilter(logging.Filter):
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = get_request_id()
         return True
 
@@ -24,5 +24,5 @@ class OneLineFormatter(logging.Formatter):
     """Keeps a record on one line, traceback included (newlines escaped as \\n), so that
     each event is one line on stdout and one event in CloudWatch Logs."""
 
-    def format(self, record):
+    def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\r", "").replace("\n", "\\n")

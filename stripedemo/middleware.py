@@ -4,11 +4,15 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.signals import request_finished
+from django.http import HttpRequest, JsonResponse
+from django.http.response import HttpResponseBase
 
 from stripedemo.errors import error_response
 from stripedemo.logging import set_request_id
@@ -21,16 +25,16 @@ REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get("X-Request-Id", "")
-        request.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
-        set_request_id(request.request_id)
+        request.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
+        set_request_id(request.request_id)  # type: ignore[attr-defined]
         started = time.monotonic()
         response = self.get_response(request)
-        response["X-Request-Id"] = request.request_id
+        response["X-Request-Id"] = request.request_id  # type: ignore[attr-defined]
         access_log.info(
             "method=%s path=%s status=%s duration_ms=%d",
             request.method,
@@ -41,7 +45,7 @@ class RequestIdMiddleware:
         return response
 
 
-def _forget_request_id(**kwargs):
+def _forget_request_id(**kwargs: Any) -> None:
     set_request_id("-")
 
 
@@ -53,10 +57,10 @@ request_finished.connect(_forget_request_id, dispatch_uid="stripedemo.forget_req
 class JsonErrorsMiddleware:
     """Errors raised outside DRF's views still answer JSON, never an HTML debug page."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         # DRF's parsers read the stream directly, past Django's own body-size check.
         if _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return error_response("The request body is too large.", status=413)
@@ -77,14 +81,14 @@ class JsonErrorsMiddleware:
             return json_response
         return response
 
-    def process_exception(self, request, exception):
+    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse:
         if isinstance(exception, RequestDataTooBig):
             return error_response("The request body is too large.", status=413)
         error_log.exception("unhandled error method=%s path=%s", request.method, request.path)
         return error_response("Internal server error.", status=500)
 
 
-def _declared_length(request):
+def _declared_length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

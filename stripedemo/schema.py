@@ -15,11 +15,18 @@ API, regenerate that file with
 """
 
 import threading
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema_field
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
 
 
 class SchemaView(SpectacularAPIView):
@@ -32,7 +39,7 @@ class SchemaView(SpectacularAPIView):
 
     _lock = threading.Lock()
 
-    def _get_schema_response(self, request):
+    def _get_schema_response(self, request: Request) -> Response:
         with self._lock:
             return super()._get_schema_response(request)
 
@@ -51,10 +58,10 @@ class ShopJWTScheme(OpenApiAuthenticationExtension):
     name = [JWT_SCHEME, BEARER_SCHEME]
     priority = 1
 
-    def get_security_requirement(self, auto_schema):
+    def get_security_requirement(self, auto_schema: "AutoSchema") -> list[dict[str, list[Any]]]:
         return [{JWT_SCHEME: []}, {BEARER_SCHEME: []}]  # either one
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: "AutoSchema") -> list[dict[str, Any]]:
         return [
             {
                 "type": "apiKey",
@@ -96,7 +103,8 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(
         help_text="The same sentence (the original clients read `detail`)."
     )
-    fields = serializers.DictField(
+    # A declared field: DRF's metaclass takes it out of the class, Serializer.fields stays.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="For invalid input: the messages for each field by field name "
@@ -107,7 +115,9 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-def error(description, serializer=ErrorSerializer):
+def error(
+    description: str, serializer: type[serializers.Serializer] = ErrorSerializer
+) -> OpenApiResponse:
     return OpenApiResponse(serializer, description=description)
 
 
@@ -140,11 +150,11 @@ RETRY_AFTER = OpenApiParameter(
 
 # The plain Django views, described by hand. Keep in step with stripedemo/health.py and
 # orders/webhooks.py (tests/api_schema/test_fuzz.py sends them what this allows).
-def _ref(name):
+def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema):
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
@@ -291,7 +301,9 @@ PLAIN_VIEW_PATHS = {
 }
 
 
-def add_plain_django_views(result, generator, request, public):
+def add_plain_django_views(
+    result: dict[str, Any], generator: "SchemaGenerator", request: Request | None, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: add the views that are not DRF's."""
     result["paths"].update(PLAIN_VIEW_PATHS)
     result["paths"] = dict(sorted(result["paths"].items()))

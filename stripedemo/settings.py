@@ -8,10 +8,12 @@ names the missing variable.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from orders import limits
 from stripedemo.env import env, env_bool, env_int, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,7 +21,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEBUG = env_bool("DJANGO_DEBUG", True)
 
 
-def required_in_production(name, local_default):
+def required_in_production(name: str, local_default: str) -> str:
     value = env(name)
     if value:
         return value
@@ -105,7 +107,7 @@ TEMPLATES = [
 
 # Database: DATABASE_URL, else the RDS_* variables Elastic Beanstalk sets for an
 # attached RDS instance, else a local SQLite file.
-def database_url():
+def database_url() -> str:
     if env("DATABASE_URL"):
         return env("DATABASE_URL")
     if env("RDS_HOSTNAME"):
@@ -229,7 +231,7 @@ CACHES = {
     )
 }
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
@@ -325,7 +327,7 @@ STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
 # Public base URL of the API as the browser sees it; empty means "same origin".
 FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
 
-ORDER_MAX_QUANTITY = 10
+ORDER_MAX_QUANTITY = limits.ORDER_MAX_QUANTITY
 
 # Payment attempts (placing an order, paying one again) per shopper and per client
 # address, and declined cards per shopper an hour before payments pause for the hour

@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularSwaggerView
 
 from stripedemo import health, schema, views
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     # Also answered by stripedemo.health.HealthCheckMiddleware, before host validation.
     path("health/", health.health, name="health"),
     path("", include("accounts.urls")),

@@ -1,37 +1,37 @@
 """Site-wide views: the front end's generated config, and JSON answers for Django's errors."""
 
-import json
-
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from stripedemo.errors import error_response
+from stripedemo.frontend_config import build_config, config_js
 
 
-def frontend_config(request):
+def frontend_config(request: HttpRequest) -> HttpResponse:
     """frontend/config.js, generated from settings when Django serves the front end."""
-    config = {
-        "apiBaseUrl": settings.FRONTEND_API_BASE_URL,
-        "stripePublishableKey": settings.STRIPE_PUBLISHABLE_KEY,
-        "stripeJsUrl": settings.STRIPE_JS_URL,
-    }
-    body = f"window.SHOP_CONFIG = {json.dumps(config, indent=2)};\n"
+    config = build_config(
+        api_base_url=settings.FRONTEND_API_BASE_URL,
+        stripe_publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+        stripe_js_url=settings.STRIPE_JS_URL,
+        max_quantity=settings.ORDER_MAX_QUANTITY,
+    )
+    body = config_js(config)
     response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
     response["Cache-Control"] = "no-cache"
     return response
 
 
-def not_found(request, exception=None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("Not found.", status=404)
 
 
-def bad_request(request, exception=None):
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("Bad request.", status=400)
 
 
-def permission_denied(request, exception=None):
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return error_response("You do not have permission to do this.", status=403)
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> JsonResponse:
     return error_response("Internal server error.", status=500)

@@ -7,16 +7,13 @@ it talks to Stripe: the tests only point STRIPE_API_BASE at it.
 from decimal import Decimal
 
 import pytest
-import stripe
 from django.core.cache import cache
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import sign_up
 from catalog.models import Product
+from tests.helpers import PASSWORD, token_for
 from tests.servers import WEBHOOK_SECRET, shop_server
-
-PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
@@ -92,10 +89,6 @@ def api():
     return APIClient()
 
 
-def token_for(user):
-    return str(AccessToken.for_user(user))
-
-
 @pytest.fixture
 def shopper_api(user):
     """An API client logged in as `user`, the way the original clients send the token."""
@@ -126,12 +119,3 @@ def webhooks_to(devstripe, settings):
         )
 
     return point
-
-
-def charges_at(devstripe):
-    """Every charge devstripe holds, read back through the official SDK as Stripe's own."""
-    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    return [
-        charge.to_dict()
-        for charge in client.v1.charges.list({"limit": 100, "expand": ["data.refunds"]}).data
-    ]

@@ -38,8 +38,6 @@
   const $status = $form.find('.pay-status');
   const $cardBox = $('#card-element');
   let modal = null;
-  // The API's limit per order (settings.ORDER_MAX_QUANTITY).
-  const MAX_QUANTITY = 10;
 
   let product = null; // the product in the pop-up
   let fixedOrder = null; // the failed order "Pay now" opened it for (no new order then)
@@ -320,7 +318,10 @@
 
   function init() {
     modal = bootstrap.Modal.getOrCreateInstance($modal[0]);
-    for (let n = 1; n <= MAX_QUANTITY; n += 1) $quantity.append($('<option></option>').val(n).text(n));
+    // The API's limit per order (settings.ORDER_MAX_QUANTITY), from config.js.
+    for (let n = 1; n <= Shop.config.maxQuantity; n += 1) {
+      $quantity.append($('<option></option>').val(n).text(n));
+    }
 
     $form.on('submit', (event) => {
       event.preventDefault();

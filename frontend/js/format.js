@@ -7,21 +7,14 @@
 (function (Shop) {
   'use strict';
 
-  // Stripe's zero-decimal currencies: an amount of 500 JPY is ¥500.
-  const ZERO_DECIMAL = new Set([
-    'bif', 'clp', 'djf', 'gnf', 'jpy', 'kmf', 'krw', 'mga',
-    'pyg', 'rwf', 'ugx', 'vnd', 'vuv', 'xaf', 'xof', 'xpf',
-  ]);
-  // Stripe's three-decimal currencies: amounts are in thousandths.
-  const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
-
   const formatters = new Map();
 
+  /* Stripe's decimals for a currency: 2, unless config.js (built from the server's
+   * catalog/currency.py) lists it, e.g. jpy 0 (500 is ¥500), kwd 3 (5120 is KWD 5.120). */
   function decimals(currency) {
     const code = String(currency || '').toLowerCase();
-    if (ZERO_DECIMAL.has(code)) return 0;
-    if (THREE_DECIMAL.has(code)) return 3;
-    return 2;
+    const exponents = Shop.config.currencyExponents;
+    return Object.prototype.hasOwnProperty.call(exponents, code) ? exponents[code] : 2;
   }
 
   function formatter(currency) {

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

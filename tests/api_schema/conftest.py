@@ -3,11 +3,10 @@
 import pytest
 import requests
 
-from tests.conftest import token_for
-
 # The docs page is driven in the same headless Chromium, against the same live shop, as
 # the front end's browser tests.
 from tests.frontend.conftest import browser, shop  # noqa: F401
+from tests.helpers import token_for
 from tests.servers import shop_server
 
 

@@ -10,8 +10,8 @@ from playwright.sync_api import expect
 
 from catalog.models import Product
 from orders.models import Order
-from tests.conftest import token_for
 from tests.frontend.conftest import DESKTOP, open_page
+from tests.helpers import token_for
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import token_for
+from tests.helpers import token_for
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

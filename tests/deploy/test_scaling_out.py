@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]
 

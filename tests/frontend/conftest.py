@@ -22,7 +22,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
@@ -95,17 +94,3 @@ def phone_page(browser, shop):
     yield page
     page.context.close()
     assert not page.js_errors, f"JavaScript errors on the page: {page.js_errors}"
-
-
-@pytest.fixture
-def screenshot():
-    """screenshot(page, "orders") saves tests/artifacts/screenshots/orders.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(page, name, full_page=False):
-        page.mouse.move(0, 0)  # no hover effects in the picture
-        page.screenshot(
-            path=SCREENSHOTS / f"{name}.png", full_page=full_page, animations="disabled"
-        )
-
-    return take

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 VISA = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"

@@ -4,8 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from tests.conftest import PASSWORD
 from tests.frontend.shopper import VISA, card_popup, click_buy, enter_card, log_in, next_year_expiry
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +47,11 @@ def fits_the_screen(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def test_the_shop_is_usable_on_a_phone(phone_page, user, devstripe, screenshot):
+def test_the_shop_is_usable_on_a_phone(phone_page, user, devstripe):
     page = phone_page
     page.goto("/")
     expect(page.get_by_role("link", name="Log in")).to_be_hidden()  # behind the menu button
     assert fits_the_screen(page)
-    screenshot(page, "phone_home")
 
     page.get_by_role("button", name="Menu").click()
     page.get_by_role("link", name="Log in").click()
@@ -66,11 +65,9 @@ def test_the_shop_is_usable_on_a_phone(phone_page, user, devstripe, screenshot):
     box = popup.locator(".modal-content").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     enter_card(popup, VISA)
-    screenshot(page, "phone_card_popup")
     popup.get_by_role("button", name="Pay $14.25").click()
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
 
     page.get_by_role("link", name="View my orders").click()
     expect(page.locator(".order-status")).to_have_text("Paid")
     assert fits_the_screen(page)
-    screenshot(page, "phone_orders", full_page=True)

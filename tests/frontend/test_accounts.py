@@ -28,7 +28,7 @@ def field_error(page, field_id):
     return page.locator(f"#{field_id}-error")
 
 
-def test_sign_up_shows_the_apis_message_next_to_the_field_it_is_about(page, user, screenshot):
+def test_sign_up_shows_the_apis_message_next_to_the_field_it_is_about(page, user):
     sign_up(page, user.email)
     expect(field_error(page, "signup-email")).to_have_text(
         "An account with this email already exists."
@@ -43,7 +43,6 @@ def test_sign_up_shows_the_apis_message_next_to_the_field_it_is_about(page, user
     expect(page.get_by_label("Password")).to_be_focused()
     # The earlier message is gone: one answer, one message.
     expect(field_error(page, "signup-email")).to_be_empty()
-    screenshot(page, "signup_error")
 
     page.get_by_label("First name").fill("")
     page.get_by_role("button", name="Create account").click()

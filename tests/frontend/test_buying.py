@@ -11,7 +11,6 @@ import stripe
 from playwright.sync_api import expect
 
 from orders.models import Order, PaymentAttempt
-from tests.conftest import charges_at
 from tests.frontend.shopper import (
     DECLINED,
     VISA,
@@ -26,6 +25,7 @@ from tests.frontend.shopper import (
     payments_posted,
     sign_up,
 )
+from tests.helpers import charges_at
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def succeeded_charges(devstripe):
     return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
 
 
-def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devstripe, screenshot):
+def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devstripe):
     posted = orders_posted(page)
     page.goto("/")
     expect(page.get_by_role("heading", name="Small things, paid properly.")).to_be_visible()
@@ -54,7 +54,6 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
         "img => img.complete && img.naturalWidth > 0", arg=tshirt.locator("img").element_handle()
     )
     assert "/static/catalog/products/" in tshirt.locator("img").get_attribute("src")
-    screenshot(page, "home", full_page=True)
 
     sign_up(page, "new.shopper@example.com")
     expect(page.get_by_text("Your account is ready. Log in to start shopping.")).to_be_visible()
@@ -62,14 +61,12 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     fill_login_form(page, "new.shopper@example.com")
     expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
     expect(page.get_by_text("new.shopper@example.com")).to_be_visible()
-    screenshot(page, "catalog")
 
     popup = click_buy(page, "Idempotent T-shirt")
     expect(popup).to_be_visible()
     popup.get_by_label("Quantity").select_option("2")
     expect(popup.get_by_test_id("buy-total")).to_have_text("$39.98")
     enter_card(popup, VISA)
-    screenshot(page, "card_popup")
     pay_button(popup).click()
 
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
@@ -80,7 +77,6 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     assert order.product.name == "Idempotent T-shirt"
     expect(page.get_by_role("main")).to_contain_text(f"#{order.id}")
     expect(page.get_by_role("main")).to_contain_text("$39.98")
-    screenshot(page, "payment_submitted")
 
     # The card went from the page to Stripe (with the publishable key); the shop got a
     # PaymentMethod id, never the card number, and paid with it through a PaymentIntent.
@@ -109,7 +105,6 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
     expect(row.locator(".order-amount")).to_have_text("$39.98")
     expect(row.locator(".order-status")).to_have_text("Paid")
     expect(row.locator(".order-date")).not_to_be_empty()
-    screenshot(page, "orders_paid")
 
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
@@ -120,7 +115,7 @@ def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devs
 
 
 def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_order(
-    page, user, devstripe, screenshot
+    page, user, devstripe
 ):
     posted = payments_posted(page)
     log_in(page, user.email)
@@ -132,7 +127,6 @@ def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_or
     expect(pay_button(popup)).to_be_enabled()
     expect(popup.get_by_label("Card number")).to_have_value("")  # emptied for another card
     expect(popup.get_by_label("Card number")).to_be_focused()
-    screenshot(page, "declined")
     declined = Order.objects.get()
     assert declined.status == "FAILED"
     assert declined.failure_message == "Your card was declined."
@@ -166,7 +160,6 @@ def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_or
     row = page.locator(f'tr[data-order-id="{paid.id}"]')
     expect(row.locator(".order-status")).to_have_text("Paid")
     expect(page.locator("tr.order-row")).to_have_count(1)
-    screenshot(page, "orders")
 
 
 def test_card_details_stripe_js_refuses_never_reach_the_shop(page, user, devstripe):

@@ -19,7 +19,6 @@ from playwright.sync_api import expect
 
 from catalog.models import Product
 from orders.models import Order
-from tests.conftest import charges_at
 from tests.frontend.conftest import DESKTOP, PHONE
 from tests.frontend.shopper import (
     DECLINED,
@@ -37,6 +36,7 @@ from tests.frontend.shopper import (
     pay_now,
     payments_posted,
 )
+from tests.helpers import charges_at
 
 pytestmark = pytest.mark.browser
 
@@ -65,12 +65,10 @@ def fits_the_screen(page):
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def screenshots(page, screenshot, name):
-    """The page as it is, at desktop size and at a phone's width."""
-    screenshot(page, name, full_page=True)
+def fits_a_phone(page):
+    """The page as it is fits a phone's width (then back to desktop size)."""
     page.set_viewport_size(PHONE)
     assert fits_the_screen(page)
-    screenshot(page, f"phone_{name}", full_page=True)
     page.set_viewport_size(DESKTOP)
 
 
@@ -87,7 +85,7 @@ def buy_with_a_declined_card(page, product_name, quantity="1"):
     return failed
 
 
-def test_an_outage_then_pay_makes_one_order_and_one_charge(page, user, devstripe, screenshot):
+def test_an_outage_then_pay_makes_one_order_and_one_charge(page, user, devstripe):
     devstripe.add_fault(path="/v1/payment_intents", method="POST", mode="error_500", times=20)
     posted = payments_posted(page)
     log_in(page, user.email)
@@ -105,7 +103,7 @@ def test_an_outage_then_pay_makes_one_order_and_one_charge(page, user, devstripe
     expect(main).to_contain_text("there is no need to pay again")
     expect(main.get_by_role("button")).to_have_count(0)  # no Pay, no Buy
     expect(page.get_by_text("Checking with Stripe")).to_be_visible()
-    screenshots(page, screenshot, "payment_pending")
+    fits_a_phone(page)
 
     stripe_comes_back(devstripe)
 
@@ -184,9 +182,7 @@ def test_a_payment_left_waiting_for_the_bank_is_confirmed_from_the_orders_page(
     assert charge["payment_method_details"]["card"]["three_d_secure"]["result"] == "authenticated"
 
 
-def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(
-    page, user, devstripe, screenshot
-):
+def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(page, user, devstripe):
     posted = payments_posted(page)
     log_in(page, user.email)
     failed = buy_with_a_declined_card(page, "Team Cap", quantity="2")
@@ -197,7 +193,7 @@ def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(
     expect(row.locator(".order-status")).to_have_text("Failed")
     expect(row).to_contain_text(DECLINED_MESSAGE)
     expect(row.get_by_role("button", name=f"Pay order {failed.id} again")).to_have_text("Pay now")
-    screenshots(page, screenshot, "orders_pay_now")
+    fits_a_phone(page)
 
     popup = pay_now(page, failed.id)
     expect(popup).to_contain_text("Team Cap")
@@ -206,7 +202,6 @@ def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(
     expect(popup.get_by_label("Quantity")).to_be_disabled()  # the same order: no other quantity
     expect(popup.get_by_test_id("buy-total")).to_have_text("$34.00")
     enter_card(popup, VISA)
-    screenshot(page, "pay_now_popup")
     pay_button(popup).click()
 
     expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
@@ -229,7 +224,7 @@ def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(
     expect(page.get_by_role("button", name=re.compile(r"^Pay order"))).to_have_count(0)
 
 
-def test_a_failed_order_is_paid_later_from_its_own_page(page, user, devstripe, screenshot):
+def test_a_failed_order_is_paid_later_from_its_own_page(page, user, devstripe):
     posted = payments_posted(page)
     log_in(page, user.email)
     failed = buy_with_a_declined_card(page, "Canvas Tote")
@@ -238,7 +233,7 @@ def test_a_failed_order_is_paid_later_from_its_own_page(page, user, devstripe, s
     expect(page.get_by_role("heading", name="Payment failed")).to_be_visible()
     main = page.get_by_role("main")
     expect(main).to_contain_text(DECLINED_MESSAGE)
-    screenshots(page, screenshot, "order_pay_now")
+    fits_a_phone(page)
     popup = pay_now(page, failed.id)
     expect(popup.get_by_label("Quantity")).to_be_disabled()
     enter_card(popup, VISA)

@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order, PaymentAttempt, StripeEvent
-from tests.conftest import charges_at
 from tests.frontend.shopper import (
     THREE_D_SECURE,
     VISA,
@@ -26,6 +25,7 @@ from tests.frontend.shopper import (
     pay_button,
     payments_posted,
 )
+from tests.helpers import charges_at
 
 pytestmark = pytest.mark.browser
 
@@ -71,9 +71,7 @@ def test_a_card_without_a_challenge_pays_at_once_without_the_banks_step(page, us
     assert len(succeeded_charges(devstripe)) == 1
 
 
-def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(
-    page, user, devstripe, screenshot
-):
+def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(page, user, devstripe):
     posted = payments_posted(page)
     log_in(page, user.email)
     popup = click_buy(page, "Stripe Demo Mug")
@@ -86,7 +84,6 @@ def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(
     )
     expect(popup.locator(".pay-status")).to_contain_text(BANK_STEP)
     expect(pay_button(popup)).to_be_disabled()  # nothing else to press meanwhile
-    screenshot(page, "three_d_secure_challenge")
     order = Order.objects.get()
     assert order.status == "PENDING"  # the shop waits for the bank
     assert order.attempts.get().status == PaymentAttempt.Status.REQUIRES_ACTION
@@ -134,7 +131,7 @@ def test_the_banks_step_can_be_completed_with_the_keyboard_alone(page, user, dev
 
 
 def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
-    page, user, devstripe, screenshot
+    page, user, devstripe
 ):
     posted = payments_posted(page)
     log_in(page, user.email)
@@ -149,7 +146,6 @@ def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
     expect(popup.locator(".pay-status")).to_be_empty()
     expect(popup.get_by_label("Card number")).to_have_value("")  # ready for another card
     expect(popup.get_by_label("Card number")).to_be_focused()
-    screenshot(page, "three_d_secure_failed")
     failed = Order.objects.get()
     assert failed.status == "FAILED"
     assert failed.failure_code == "payment_intent_authentication_failure"

@@ -13,7 +13,7 @@ import stripe
 from django.core.management import call_command
 
 from orders.models import Order
-from tests.conftest import token_for
+from tests.helpers import token_for
 from tests.orders.stripe_events import deliver
 from tests.servers import WEBHOOK_SECRET
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from orders.models import IdempotencyRecord, Order
-from tests.conftest import token_for
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 

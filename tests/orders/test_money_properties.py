@@ -13,7 +13,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from orders.checkout import amount_in_smallest_unit
+from catalog.currency import amount_in_smallest_unit
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from orders.models import Order
-from tests.conftest import charges_at, token_for
+from tests.helpers import charges_at, token_for
 from tests.servers import ROOT, shop_environment, shop_server
 
 pytestmark = [pytest.mark.server, pytest.mark.django_db(transaction=True)]

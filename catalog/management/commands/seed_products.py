@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -35,7 +36,7 @@ DEMO_CATALOG = [
 class Command(BaseCommand):
     help = "Load the demo catalog. Running it again updates the same products, never duplicates."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         created_count = 0
         for name, description, price, image in DEMO_CATALOG:
             _, created = Product.objects.update_or_create(

@@ -1,6 +1,7 @@
 from datetime import timedelta
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from orders import leases, payments, recovery
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         "to run again and again (a systemd timer does every 5 minutes on Elastic Beanstalk)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
             type=int,
@@ -27,14 +28,14 @@ class Command(BaseCommand):
             help="only orders pending for at least this many seconds (default 300)",
         )
 
-    def handle(self, *args, older_than, **options):
+    def handle(self, *args: Any, older_than: int, **options: Any) -> None:
         with leases.exclusive("reconcile_orders", seconds=LEASE_SECONDS) as held:
             if not held:
                 self.stdout.write("reconcile_orders: another run holds the lease; nothing done.")
                 return
             self.reconcile(timedelta(seconds=older_than))
 
-    def reconcile(self, older_than):
+    def reconcile(self, older_than: timedelta) -> None:
         started = timezone.now()
         changed = unavailable = 0
         for order in recovery.orders_to_reconcile(older_than=older_than).iterator():

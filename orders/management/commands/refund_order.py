@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from orders import payments
 from orders.checkout import OrderConflict
@@ -11,10 +13,10 @@ class Command(BaseCommand):
         "Refund a paid order in full through Stripe (every payment it took) and mark it REFUNDED."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("order_id", type=int)
 
-    def handle(self, *args, order_id, **options):
+    def handle(self, *args: Any, order_id: int, **options: Any) -> None:
         try:
             order = Order.objects.get(pk=order_id)
         except Order.DoesNotExist:
