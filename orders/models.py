@@ -85,6 +85,15 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"Order {self.pk} ({self.status})"
 
+    def outcome_unknown(self) -> bool:
+        """An attempt of this order is of unknown outcome (being settled from Stripe)."""
+        known = getattr(self, "has_unsettled_attempt", None)
+        if known is None:  # not loaded through Order.objects.with_payment_state()
+            known = self.attempts.filter(
+                status__in=[PaymentAttempt.Status.STARTED, PaymentAttempt.Status.UNKNOWN]
+            ).exists()
+        return bool(known)
+
 
 class PaymentAttempt(models.Model):
     """One try at paying an order: a token charge or a PaymentIntent confirmation.

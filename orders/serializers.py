@@ -7,7 +7,6 @@ from catalog.models import Product
 from catalog.serializers import ProductSerializer
 from orders import checkout
 from orders.models import Order
-from orders.settlement import UNSETTLED_ATTEMPTS
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -38,19 +37,12 @@ class OrderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_payment_pending(self, order: Order) -> bool:
-        return order.status == Order.Status.PENDING or _has_unsettled_attempt(order)
+        return order.status == Order.Status.PENDING or order.outcome_unknown()
 
     def get_can_pay(self, order: Order) -> bool:
         return order.status == Order.Status.FAILED and not (
-            _has_unsettled_attempt(order) or checkout.payable_again_refusal(order)
+            order.outcome_unknown() or checkout.payable_again_refusal(order)
         )
-
-
-def _has_unsettled_attempt(order: Order) -> bool:
-    known = getattr(order, "has_unsettled_attempt", None)
-    if known is None:  # not loaded through Order.objects.with_payment_state()
-        known = order.attempts.filter(status__in=UNSETTLED_ATTEMPTS).exists()
-    return known
 
 
 class PlaceOrderSerializer(serializers.Serializer):

@@ -50,7 +50,8 @@ OPEN_ATTEMPTS = (*UNSETTLED_ATTEMPTS, AttemptStatus.REQUIRES_ACTION)
 
 def transition(order_id: int, to_status: Status, **fields: Any) -> bool:
     """Move an order to `to_status` if its current state allows it. True if it moved."""
-    moved = Order.objects.filter(pk=order_id, status__in=ALLOWED_FROM[to_status]).update(
+    allowed_from = ALLOWED_FROM.get(to_status, ())  # nothing moves back to PENDING
+    moved = Order.objects.filter(pk=order_id, status__in=allowed_from).update(
         status=to_status, updated=timezone.now(), **fields
     )
     if moved:

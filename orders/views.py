@@ -52,7 +52,7 @@ def payment_response(
     if order.status in (Order.Status.PAID, Order.Status.REFUNDED):
         return Response(order_body(request, order), status=paid_status)
     if isinstance(error, payments.PaymentUnavailable) or (
-        error is not None and order.has_unsettled_attempt  # type: ignore[attr-defined]  # checkout._reload
+        error is not None and order.outcome_unknown()
     ):
         # Unknown, never a failure: the page waits on the order while it is settled.
         return Response(
