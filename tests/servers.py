@@ -71,9 +71,9 @@ def shop_environment(devstripe, **overrides):
     }
 
 
-@contextmanager
-def shop_server(devstripe, workers=3, threads=8, **overrides):
-    """gunicorn serving the shop on a free loopback port; yields its base URL."""
+def start_shop(devstripe, workers=3, threads=8, **overrides):
+    """Start gunicorn serving the shop on a free loopback port; returns (process, URL)
+    once it answers. The caller stops it (`stop`)."""
     port = free_port()
     env = shop_environment(
         devstripe,
@@ -91,6 +91,17 @@ def shop_server(devstripe, workers=3, threads=8, **overrides):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{url}/api/product/", process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, url
+
+
+@contextmanager
+def shop_server(devstripe, workers=3, threads=8, **overrides):
+    """gunicorn serving the shop on a free loopback port; yields its base URL."""
+    process, url = start_shop(devstripe, workers, threads, **overrides)
+    try:
         yield url
     finally:
         stop(process)

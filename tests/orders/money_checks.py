@@ -11,8 +11,6 @@ tests inject faults on (those are POSTs, and GETs on /v1/payment_intents/ and
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -24,7 +22,7 @@ from datetime import timedelta
 import requests
 
 from devstripe.webhooks import signature_header
-from tests.servers import ROOT, WEBHOOK_SECRET, free_port, shop_environment, stop, wait_until_up
+from tests.servers import WEBHOOK_SECRET, start_shop, stop
 
 PAID_STATES = ("PAID", "REFUNDED")
 TERMINAL_INTENT_STATES = ("succeeded", "canceled")
@@ -52,22 +50,9 @@ class ShopProcess:
         self.url = None
 
     def start(self):
-        port = free_port()
-        env = shop_environment(
-            self.devstripe,
-            WEB_CONCURRENCY=self.workers,
-            GUNICORN_THREADS=self.threads,
-            GUNICORN_BIND="127.0.0.1",
-            PORT=port,
-            **self.overrides,
+        self.process, self.url = start_shop(
+            self.devstripe, self.workers, self.threads, **self.overrides
         )
-        command = [
-            sys.executable, "-m", "gunicorn", "stripedemo.wsgi:application",
-            "--config", "gunicorn.conf.py",
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
-        self.url = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{self.url}/api/product/", self.process)
 
     def worker_pids(self):
         """The gunicorn workers: the processes whose parent is this master."""
