@@ -25,7 +25,7 @@ from tests.frontend.shopper import (
     payments_posted,
     sign_up,
 )
-from tests.helpers import charges_at
+from tests.helpers import charges_at, succeeded_charges
 
 pytestmark = pytest.mark.browser
 
@@ -37,10 +37,6 @@ def intents_created(devstripe):
 def payment_method_at(devstripe, payment_method_id):
     client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
     return client.v1.payment_methods.retrieve(payment_method_id).to_dict()
-
-
-def succeeded_charges(devstripe):
-    return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
 
 
 def test_a_new_shopper_signs_up_logs_in_pays_and_finds_the_order_paid(page, devstripe):

@@ -14,7 +14,6 @@ import urllib.request
 from decimal import Decimal
 
 import pytest
-import stripe
 from playwright.sync_api import expect
 
 from catalog.models import Product
@@ -36,21 +35,15 @@ from tests.frontend.shopper import (
     pay_now,
     payments_posted,
 )
-from tests.helpers import charges_at
+from tests.helpers import payment_intents_at, succeeded_charges
 
 pytestmark = pytest.mark.browser
 
 DECLINED_MESSAGE = "Your card was declined."
 
 
-def succeeded_charges(devstripe):
-    return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
-
-
 def succeeded_intents(devstripe):
-    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    intents = client.v1.payment_intents.list({"limit": 100}).data
-    return [intent.to_dict() for intent in intents if intent.status == "succeeded"]
+    return [intent for intent in payment_intents_at(devstripe) if intent["status"] == "succeeded"]
 
 
 def stripe_comes_back(devstripe):

@@ -25,7 +25,7 @@ from tests.frontend.shopper import (
     pay_button,
     payments_posted,
 )
-from tests.helpers import charges_at
+from tests.helpers import succeeded_charges
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +34,6 @@ BANK_STEP = "Your bank asks you to confirm this payment"
 # wording meant for developers.
 FAILED_AUTHENTICATION = "We are unable to authenticate your payment method."
 PAYMENT_SUCCEEDED = ("payment_intent.succeeded", "charge.succeeded")
-
-
-def succeeded_charges(devstripe):
-    return [charge for charge in charges_at(devstripe) if charge["status"] == "succeeded"]
 
 
 def challenge(page):

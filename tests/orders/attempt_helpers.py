@@ -9,11 +9,10 @@ import time
 from io import StringIO
 
 import requests
-import stripe
 from django.core.management import call_command
 
 from orders.models import Order
-from tests.helpers import token_for
+from tests.helpers import payment_intents_at, succeeded_charges, token_for
 from tests.orders.stripe_events import deliver
 from tests.servers import WEBHOOK_SECRET
 
@@ -129,28 +128,6 @@ def while_the_payment_answer_is_lost(devstripe, order, call):
 
 
 # -- what Stripe holds ------------------------------------------------------------------
-
-
-def stripe_client(devstripe):
-    return stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-
-
-def _for_order(objects, order):
-    if order is None:
-        return objects
-    return [o for o in objects if (o.get("metadata") or {}).get("order_id") == str(order.id)]
-
-
-def payment_intents_at(devstripe, order=None):
-    """Every PaymentIntent devstripe holds (naming `order` in its metadata, if given)."""
-    listed = stripe_client(devstripe).v1.payment_intents.list({"limit": 100}).data
-    return _for_order([intent.to_dict() for intent in listed], order)
-
-
-def succeeded_charges(devstripe, order=None):
-    listed = stripe_client(devstripe).v1.charges.list({"limit": 100}).data
-    charges = [charge.to_dict() for charge in listed if charge.status == "succeeded"]
-    return _for_order(charges, order)
 
 
 def money_held_for(devstripe, order):

@@ -8,7 +8,14 @@ MariaDB (DATABASE_URL=mysql://…), as scripts/test does.
 import pytest
 
 from orders.models import Order
-from tests.orders.attempt_helpers import deliver_events, events_about, place, stripe_client
+from tests.helpers import (
+    stripe_client,
+)
+from tests.orders.attempt_helpers import (
+    deliver_events,
+    events_about,
+    place,
+)
 from tests.servers import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db

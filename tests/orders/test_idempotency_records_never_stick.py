@@ -12,13 +12,15 @@ import pytest
 from django.utils import timezone
 
 from orders.models import IdempotencyRecord, Order
+from tests.helpers import (
+    succeeded_charges,
+)
 from tests.orders.attempt_helpers import (
     deliver_events,
     events_about,
     order_in,
     place,
     reconcile,
-    succeeded_charges,
     while_stripe_fails,
 )
 from tests.servers import WEBHOOK_SECRET

@@ -13,13 +13,15 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, PaymentAttempt
+from tests.helpers import (
+    stripe_client,
+)
 from tests.orders.attempt_helpers import (
     declined_order_of,
     order_in,
     pay,
     place,
     reconcile,
-    stripe_client,
 )
 
 pytestmark = pytest.mark.django_db

@@ -3,11 +3,10 @@
 import itertools
 
 import pytest
-import stripe
 
 from orders import refunds
 from orders.models import Order, PaymentAttempt
-from tests.helpers import token_for
+from tests.helpers import payment_intents_at, stripe_client, token_for
 from tests.orders.stripe_events import deliver, event
 from tests.servers import WEBHOOK_SECRET
 
@@ -27,12 +26,6 @@ def pay(shopper_api, product, devstripe):
         )
 
     return post
-
-
-def payment_intents_at(devstripe):
-    """Every PaymentIntent devstripe holds, read back through the official SDK."""
-    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    return [intent.to_dict() for intent in client.v1.payment_intents.list({"limit": 100}).data]
 
 
 def intents_sent(devstripe):
@@ -342,8 +335,7 @@ def test_a_charge_event_that_overtakes_the_lost_answer_leaves_a_refundable_order
     assert pay("pm_card_visa").status_code == 503
     order = Order.objects.get()
     attempt = order.attempts.get()
-    client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    [charge] = [c.to_dict() for c in client.v1.charges.list({"limit": 10}).data]
+    [charge] = [c.to_dict() for c in stripe_client(devstripe).v1.charges.list().data]
 
     # Stripe's charge.succeeded, caused by the attempt's confirmation, arrives first.
     event_body = event("charge.succeeded", charge, idempotency_key=attempt.idempotency_key)

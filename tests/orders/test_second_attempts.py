@@ -14,6 +14,11 @@ import pytest
 from django.core.management import call_command
 
 from orders.models import Order, PaymentAttempt
+from tests.helpers import (
+    payment_intents_at,
+    stripe_client,
+    succeeded_charges,
+)
 from tests.orders.attempt_helpers import (
     MUG_PRICE,
     HttpShopper,
@@ -21,11 +26,8 @@ from tests.orders.attempt_helpers import (
     money_held_for,
     order_in,
     pay,
-    payment_intents_at,
     place,
     reconcile,
-    stripe_client,
-    succeeded_charges,
     while_stripe_fails,
     while_the_payment_answer_is_lost,
 )

@@ -13,6 +13,10 @@ import pytest
 from django.utils import timezone
 
 from orders.models import Order, PaymentAnomaly, PaymentAttempt
+from tests.helpers import (
+    stripe_client,
+    succeeded_charges,
+)
 from tests.orders.attempt_helpers import (
     MUG_AMOUNT,
     MUG_PRICE,
@@ -22,8 +26,6 @@ from tests.orders.attempt_helpers import (
     order_in,
     place,
     reconcile,
-    stripe_client,
-    succeeded_charges,
     while_stripe_fails,
 )
 from tests.servers import WEBHOOK_SECRET

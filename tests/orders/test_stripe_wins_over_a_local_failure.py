@@ -7,14 +7,16 @@ with the PAID order instead of storing Stripe's developer text as its failure.
 
 import pytest
 
+from tests.helpers import (
+    payment_intents_at,
+    stripe_client,
+)
 from tests.orders.attempt_helpers import (
     MUG_PRICE,
     declined_order_of,
     money_held_for,
     pay,
-    payment_intents_at,
     reconcile,
-    stripe_client,
     while_the_payment_answer_is_lost,
 )
 
