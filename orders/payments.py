@@ -204,11 +204,9 @@ def translate(error: stripe.StripeError) -> PaymentError:
 
 def _payment_in_error(error: stripe.StripeError) -> StripePayment | None:
     """The PaymentIntent (or charge id) Stripe sent back with an error, if any."""
-    # json_body is typed `object`: for these errors the SDK parsed it as a dict.
-    details = (error.json_body or {}).get("error") or {}  # type: ignore[attr-defined]
-    if isinstance(details.get("payment_intent"), dict):
-        return parse_payment(details["payment_intent"])
-    return None
+    body = error.json_body if isinstance(error.json_body, dict) else {}
+    details = body.get("error")
+    return parse_payment(details.get("payment_intent")) if isinstance(details, dict) else None
 
 
 def _text(value: Any) -> str:
