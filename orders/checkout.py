@@ -94,7 +94,7 @@ def place_and_pay(
     with transaction.atomic():
         order = place_order(user=user, product=product, quantity=quantity)
         if kind == PaymentAttempt.Kind.PAYMENT_INTENT:
-            order.payment_intent_key = _new_key(order.pk, "payment_intent")
+            order.payment_intent_key = _new_key(order.pk, "create_payment_intent")
             order.save(update_fields=["payment_intent_key"])
         attempt = PaymentAttempt.objects.create(
             order=order,
@@ -164,7 +164,7 @@ def _start_attempt(order_id: int, *, payment_method: str) -> PaymentAttempt:
                 order,
             )
         if not order.payment_intent_key:
-            order.payment_intent_key = _new_key(order.pk, "payment_intent")
+            order.payment_intent_key = _new_key(order.pk, "create_payment_intent")
             order.save(update_fields=["payment_intent_key"])
         # A card whose bank step was left unfinished gives way to this one.
         order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION).update(
