@@ -14,9 +14,10 @@ from accounts import schema as docs
 from accounts.serializers import SignupSerializer, TokenRequestSerializer
 from accounts.services import SignupError, sign_up, username_for
 from stripedemo.errors import error_body, first_message
+from stripedemo.throttling import ClientAddressThrottleMixin
 
 
-class AuthRateThrottle(AnonRateThrottle):
+class AuthRateThrottle(ClientAddressThrottleMixin, AnonRateThrottle):
     """Per client address, for the endpoints that guess passwords or create accounts."""
 
     scope = "auth"

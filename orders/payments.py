@@ -225,6 +225,10 @@ def _order_id(metadata: dict[str, Any]) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
+# The shop's columns for Stripe's ids (Stripe's own are far shorter).
+STRIPE_ID_MAX_LENGTH = 255
+
+
 def _failure_text(code: str, message: str) -> str:
     return (SHOPPER_MESSAGES.get(code) or message or "The payment failed.")[:500]
 
@@ -233,18 +237,23 @@ def parse_payment(data: Any) -> StripePayment | None:
     """A Stripe charge or PaymentIntent (a dict in Stripe's shape), or None for anything else."""
     if not isinstance(data, dict) or data.get("object") not in ("charge", "payment_intent"):
         return None
+    ids = ("id", "payment_intent", "latest_charge", "payment_method")
+    if any(len(_id_of(data.get(field))) > STRIPE_ID_MAX_LENGTH for field in ids):
+        return None  # not an object of Stripe's, and no column could hold it
     # Stripe's JSON: the isinstance checks, not the types, say what each value is.
     metadata: Any = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
     amount = data.get("amount")
+    if not (isinstance(amount, int) and not isinstance(amount, bool) and 0 <= amount < 2**63):
+        amount = None  # Stripe's amounts are never negative, nor beyond a 64-bit column
     common = {
         "object_type": data["object"],
         "id": _text(data.get("id")),
-        "amount": amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        "amount": amount,
         "currency": _text(data.get("currency")).lower(),
         "order_id": _order_id(metadata),
         "idempotency_key": _text(metadata.get("idempotency_key")),
     }
-    status: Any = data.get("status")
+    status = _text(data.get("status"))  # a list or an object is no status (and unhashable)
     if data["object"] == "charge":
         code = _text(data.get("failure_code"))
         outcome = {
@@ -426,23 +435,32 @@ def verify_webhook(payload: bytes, signature_header: str) -> WebhookEvent | None
 
     An event of a shape the shop does not expect (no id or type, an object that is
     neither a charge nor a PaymentIntent) comes back with what could be read of it, so
-    that it is acknowledged rather than retried by Stripe for days.
+    that it is acknowledged rather than retried by Stripe for days. Its id and type come
+    back whole: the caller decides what to do with one too long to store.
+
+    None too for a body that is not JSON text: not UTF-8, nested deeper than the parser
+    goes, or with escapes that spell no character (a lone surrogate, "\\ud800", which
+    no database can store).
     """
+    if not signature_header.isascii():  # hmac.compare_digest raises TypeError on others
+        return None
     try:
         text = payload.decode("utf-8")
         stripe.WebhookSignature.verify_header(
             text, signature_header, settings.STRIPE_WEBHOOK_SECRET, stripe.Webhook.DEFAULT_TOLERANCE
         )
         event = json.loads(text)
+        json.dumps(event, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError: no text
     except (ValueError, RecursionError, stripe.SignatureVerificationError):
         return None
     if not isinstance(event, dict):
         event = {}
     data: Any = event.get("data") if isinstance(event.get("data"), dict) else {}
+    # Before API version 2017-05-25, `request` is the request's id (a string): no key.
     request: Any = event.get("request") if isinstance(event.get("request"), dict) else {}
     return WebhookEvent(
-        id=_text(event.get("id"))[:255],
-        type=_text(event.get("type"))[:100],
+        id=_text(event.get("id")),
+        type=_text(event.get("type")),
         payment=parse_payment(data.get("object")),
         request_key=_text(request.get("idempotency_key")),
     )

@@ -17,6 +17,8 @@ from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import SimpleRateThrottle
 
+from stripedemo.throttling import ClientAddressThrottleMixin
+
 if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -56,7 +58,7 @@ class ShopperPaymentThrottle(PaymentThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class AddressPaymentThrottle(PaymentThrottle):
+class AddressPaymentThrottle(ClientAddressThrottleMixin, PaymentThrottle):
     scope = "payment_address"
     setting = "PAYMENT_ADDRESS_THROTTLE_RATE"
 

@@ -6,7 +6,8 @@ transaction as the order change, so a redelivery, even one racing the first deli
 is acknowledged with 200 and changes nothing. What the event says is applied through
 `settlement.settle_from_stripe`, which checks that the object is really the order's.
 Errors that retrying cannot fix are acknowledged too: a 500 would only make Stripe
-retry for days.
+retry for days. So is a signed event of a shape the shop does not expect (no id, no
+type, an object it does not read, an id too long to be Stripe's): "ignored".
 """
 
 import logging
@@ -23,16 +24,24 @@ from stripedemo.errors import error_response
 
 log = logging.getLogger("orders.webhooks")
 
+# StripeEvent.event_id's length: the longest id the shop can store to process it once.
+EVENT_ID_MAX_LENGTH = payments.STRIPE_ID_MAX_LENGTH
+
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     event = payments.verify_webhook(request.body, request.headers.get("Stripe-Signature", ""))
     if event is None:
-        log.warning("webhook refused: missing or invalid Stripe-Signature")
+        log.warning("webhook refused: missing or invalid Stripe-Signature, or no JSON text")
         return error_response("Invalid or missing Stripe signature.", status=400)
     outcome = process_event(event)
-    log.info("webhook event=%s type=%s outcome=%s", event.id, event.type, outcome)
+    if len(event.id) > EVENT_ID_MAX_LENGTH:  # one line, never the id or the body itself
+        log.warning(
+            "webhook event ignored: an id of %d characters type=%.100s", len(event.id), event.type
+        )
+    else:
+        log.info("webhook event=%s type=%.100s outcome=%s", event.id, event.type, outcome)
     return JsonResponse({"received": True, "outcome": outcome})
 
 
@@ -40,10 +49,14 @@ def process_event(event: payments.WebhookEvent) -> str:
     """Apply one verified event. Returns what happened: processed, duplicate, ignored…"""
     if not event.id or not event.type:
         return "ignored"
+    if len(event.id) > EVENT_ID_MAX_LENGTH:
+        # Not an id of Stripe's (evt_ and 24 to 30 characters). Cut to fit, two such
+        # ids would be one, and the second event dropped as a duplicate of the first.
+        return "ignored"
     with transaction.atomic():
         try:
             with transaction.atomic():
-                record = StripeEvent.objects.create(event_id=event.id, type=event.type)
+                record = StripeEvent.objects.create(event_id=event.id, type=event.type[:100])
         except IntegrityError:
             return "duplicate"
         if event.type not in payments.HANDLED_EVENTS or event.payment is None:

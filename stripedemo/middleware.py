@@ -64,28 +64,47 @@ class JsonErrorsMiddleware:
         # DRF's parsers read the stream directly, past Django's own body-size check.
         if _declared_length(request) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return error_response("The request body is too large.", status=413)
-        response = self.get_response(request)
-        # Django's own 404/400 pages (its debug pages included) are HTML; the API's are not.
-        if (
-            request.path.startswith("/api/")
-            and response.status_code >= 400
-            and response.get("Content-Type", "").startswith("text/html")
-        ):
-            json_response = error_response(
-                HTTPStatus(response.status_code).phrase + ".", status=response.status_code
-            )
-            # What the error says in its headers stays (a 405 must name its Allow methods).
-            for header in ("Allow", "Retry-After", "WWW-Authenticate"):
-                if response.has_header(header):
-                    json_response[header] = response[header]
-            return json_response
-        return response
+        return json_for_html_error(request, self.get_response(request))
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse:
         if isinstance(exception, RequestDataTooBig):
             return error_response("The request body is too large.", status=413)
         error_log.exception("unhandled error method=%s path=%s", request.method, request.path)
         return error_response("Internal server error.", status=500)
+
+
+def json_for_html_error(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """Django's own 404/400 pages (its debug pages included) are HTML; the API's are not."""
+    if (
+        request.path.startswith("/api/")
+        and response.status_code >= 400
+        and response.get("Content-Type", "").startswith("text/html")
+    ):
+        json_response = error_response(
+            HTTPStatus(response.status_code).phrase + ".", status=response.status_code
+        )
+        # What the error says in its headers stays (a 405 must name its Allow methods).
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if response.has_header(header):
+                json_response[header] = response[header]
+        return json_response
+    return response
+
+
+class EarlyJsonErrorsMiddleware:
+    """JSON for the API's errors raised by the middleware ahead of JsonErrorsMiddleware.
+
+    A foreign Host header raises DisallowedHost in SecurityMiddleware or CommonMiddleware
+    (request.get_host()), before the request reaches JsonErrorsMiddleware. With DEBUG off
+    Django answers it with handler400 (JSON already); with DEBUG on, with its HTML debug
+    page, which this turns into the JSON envelope for paths under /api/.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return json_for_html_error(request, self.get_response(request))
 
 
 def _declared_length(request: HttpRequest) -> int:

@@ -74,6 +74,9 @@ MIDDLEWARE = [
     # Answers GET /api/health/ before host validation and the HTTPS redirect: the load
     # balancer's health checker sends the instance's private IP as Host, over plain HTTP.
     "stripedemo.health.HealthCheckMiddleware",
+    # JSON for /api/ errors raised by the middleware below before JsonErrorsMiddleware
+    # sees the request (a foreign Host header: DisallowedHost).
+    "stripedemo.middleware.EarlyJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -213,8 +216,11 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # The cache holds the throttling counts. With several instances behind the load
 # balancer it must be shared: Redis (REDIS_URL) or the database (DATABASE_CACHE=true,
 # table created by `manage.py createcachetable` on deploy); else each process counts alone.
+# With DJANGO_DEBUG off the database cache is the default when REDIS_URL is not set
+# (`check --deploy` warns if production still ends up with a per-process cache).
 if env("REDIS_URL") and env_bool("DATABASE_CACHE", False):
     raise ImproperlyConfigured("Set REDIS_URL or DATABASE_CACHE, not both.")
+DATABASE_CACHE = env_bool("DATABASE_CACHE", not DEBUG and not env("REDIS_URL"))
 CACHES = {
     "default": (
         {
@@ -226,7 +232,7 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "django_cache",
         }
-        if env_bool("DATABASE_CACHE", False)
+        if DATABASE_CACHE
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
@@ -237,7 +243,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["stripedemo.parsers.SafeJSONParser"],
     "EXCEPTION_HANDLER": "stripedemo.errors.json_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
@@ -279,7 +285,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The API takes and answers JSON; the forms of the debug-only browsable API are not
     # part of it.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["stripedemo.parsers.SafeJSONParser"],
     "RENDERER_WHITELIST": ["rest_framework.renderers.JSONRenderer"],
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.Order.Status",

@@ -34,8 +34,12 @@ def test_https_through_the_load_balancer_serves_the_api_with_hsts(server):
     assert "max-age=31536000" in hsts and "includeSubDomains" in hsts
 
 
-def test_an_unknown_host_is_refused(server):
-    assert server.get("/api/product/", host="evil.example").status_code == 400
+def test_an_unknown_host_is_refused_with_json(server):
+    response = server.get("/api/product/", host="evil.example")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]
+    assert "evil.example" not in response.text
 
 
 def test_errors_are_json_never_a_debug_page(server):
