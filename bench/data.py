@@ -44,6 +44,8 @@ IMAGES_CYCLE = ["mug.svg", "tshirt.svg", "notebook.svg", "stickers.svg", "cap.sv
 
 def load(host):
     call_command("migrate", verbosity=0)
+    # The throttling counts' table, as the deploy makes it (.ebextensions/02-django.config).
+    call_command("createcachetable", verbosity=0)
     call_command("seed_products", stdout=io.StringIO())
     Product.objects.bulk_create(
         Product(
