@@ -49,6 +49,24 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (workers booting, timeouts, "Invalid request from ip=…: <the
+# request line>") as the app's: one JSON object per line (stripedemo/logging.py), on
+# stderr, so a request line a client wrote stays inside the "message" string. Not
+# propagated: the app's root handler would write them a second time.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "stripedemo.logging.JsonLineFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "json",
+        }
+    },
+    "root": {"handlers": ["stderr"], "level": "INFO"},
+    "loggers": {"gunicorn.error": {"handlers": ["stderr"], "propagate": False}},
+}
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
 # gunicorn >= 25 opens a control socket for `gunicornc` at one fixed path per user
 # (~/.gunicorn/gunicorn.ctl). The shop has no use for it (Elastic Beanstalk supervises

@@ -77,14 +77,20 @@ obtain_token = extend_schema(
     description=(
         "`username` is the email the account was created with. A wrong email or password "
         "(or a missing one) is the same 400 `authorization failure`, so it tells a guesser "
-        "nothing. Throttled per client address."
+        "nothing. Throttled per client address. After `AXES_FAILURE_LIMIT` (5) failed logins "
+        "for one email from one address, logins for it from there answer 429, the right "
+        "password included, until `AXES_COOLOFF_MINUTES` (15) pass without another try."
     ),
     request=TokenRequestSerializer,
     responses={
         200: TokenSerializer,
         400: error("Wrong email or password."),
         **BODY_ERRORS,
-        **THROTTLED,
+        429: error(
+            "Too many logins from this address (`THROTTLE_AUTH_RATE`), or too many failed "
+            "logins for this email from this address (`AXES_FAILURE_LIMIT`); retry after "
+            "`Retry-After` seconds."
+        ),
     },
     parameters=[RETRY_AFTER],
     examples=[
@@ -106,6 +112,15 @@ obtain_token = extend_schema(
             value=error_body("authorization failure"),
             response_only=True,
             status_codes=["400"],
+        ),
+        OpenApiExample(
+            "Locked out",
+            value=error_body(
+                "Too many failed logins for this account from your address. "
+                "Try again in 15 minutes."
+            ),
+            response_only=True,
+            status_codes=["429"],
         ),
     ],
 )

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.request import Request
@@ -11,8 +11,9 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import schema as docs
+from accounts.lockout import api_lockout_response
 from accounts.serializers import SignupSerializer, TokenRequestSerializer
-from accounts.services import SignupError, sign_up, username_for
+from accounts.services import LoginLockedOut, SignupError, log_in, sign_up
 from stripedemo.errors import error_body, first_message
 from stripedemo.throttling import ClientAddressThrottleMixin
 
@@ -57,15 +58,18 @@ class TokenView(APIView):
     throttle_classes = [AuthRateThrottle]
 
     @docs.obtain_token
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
         serializer = TokenRequestSerializer(data=_read_data(request))
         user = None
         if serializer.is_valid():
-            user = authenticate(
-                request,
-                username=username_for(serializer.validated_data["username"]),
-                password=serializer.validated_data["password"],
-            )
+            try:
+                user = log_in(
+                    request,
+                    email=serializer.validated_data["username"],
+                    password=serializer.validated_data["password"],
+                )
+            except LoginLockedOut:
+                return api_lockout_response()
         if user is None:
             return Response(error_body("authorization failure"), status=status.HTTP_400_BAD_REQUEST)
         return Response({"token": str(AccessToken.for_user(user))})

@@ -1,7 +1,8 @@
 """The benchmark's data and its checks, run by bench/run.py in the shop's own environment.
 
     python -m bench.data load HOST   migrate, load the data, print what the load needs (JSON)
-    python -m bench.data check       print the buyer's orders by status, and their charge ids
+    python -m bench.data check       print the buyer's orders and payment attempts by status,
+                                     and the PAID orders' charge ids
     python -m bench.data info        print the database's name and version
 
 Data: the demo catalog plus 50 products; a reader with 500 orders (made directly in the
@@ -22,7 +23,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.db.models import Count  # noqa: E402
 from django.test import Client  # noqa: E402
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
@@ -87,6 +88,16 @@ def load(host):
 
 
 def check():
+    """One snapshot for all the counts on MySQL (orders may still be changing while this
+    runs). Not on SQLite, whose transactions here take the write lock (IMMEDIATE) and
+    would wait on the shop: bench/run.py reads until two readings a second apart agree."""
+    if connection.vendor == "sqlite":
+        return _state()
+    with transaction.atomic():
+        return _state()
+
+
+def _state():
     orders = Order.objects.filter(user__email=BUYER_EMAIL)
     by_status = dict(orders.values_list("status").annotate(n=Count("id")).order_by())
     paid = orders.filter(status=Order.Status.PAID)
@@ -96,6 +107,12 @@ def check():
         "paid_charge_ids": list(paid.values_list("stripe_charge_id", flat=True)),
         "paid_order_ids": list(paid.values_list("id", flat=True)),
         "attempts": PaymentAttempt.objects.filter(order__in=orders).count(),
+        "attempts_by_status": dict(
+            PaymentAttempt.objects.filter(order__in=orders)
+            .values_list("status")
+            .annotate(n=Count("id"))
+            .order_by()
+        ),
     }
 
 

@@ -28,6 +28,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--webhook-url", help="POST every event here, signed")
     parser.add_argument("--webhook-secret", help="the endpoint's signing secret, whsec_...")
     parser.add_argument("--webhook-delay-ms", type=int, default=0)
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0,
+        help="requests per second per account, answered 429 past it as Stripe does "
+        "(Stripe's test mode: 25; default 0, no limit)",
+    )
+    parser.add_argument(
+        "--endpoint-rate-limit",
+        type=float,
+        help="requests per second per endpoint, e.g. POST /v1/charges (default: as "
+        "--rate-limit; Stripe's default is 25)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     args = parser.parse_args(argv)
     if bool(args.webhook_url) != bool(args.webhook_secret):
@@ -41,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
                 "webhook_url": args.webhook_url,
                 "webhook_secret": args.webhook_secret,
                 "webhook_delay_ms": args.webhook_delay_ms,
+                "rate_limit": args.rate_limit,
+                "endpoint_rate_limit": args.rate_limit
+                if args.endpoint_rate_limit is None
+                else args.endpoint_rate_limit,
             }
         )
     except StripeError as error:

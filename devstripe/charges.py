@@ -173,8 +173,9 @@ def new_charge(
     cvc_result = cards.cvc_check(card, decline)
     if source is not None:
         source = {**source, "cvc_check": cvc_result}
+    charge_id = new_id("ch")
     charge = {
-        "id": new_id("ch"),
+        "id": charge_id,
         "object": "charge",
         "amount": amount,
         "amount_captured": amount if paid else 0,
@@ -211,7 +212,9 @@ def new_charge(
         "radar_options": {},
         "receipt_email": None,
         "receipt_number": None,
-        "receipt_url": None,
+        # Stripe gives every paid charge its receipt page (https://pay.stripe.com/receipts/…);
+        # devstripe's stands at devstripe, where the caller reached it.
+        "receipt_url": f"{ctx.base_url}/receipts/payment/{charge_id}" if paid else None,
         "refunded": False,
         "review": None,
         "shipping": None,

@@ -88,6 +88,16 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
     raise unrecognized_url(method, path)
 
 
+def endpoint_of(method: str, path: str) -> str:
+    """The endpoint a request counts against for rate limiting: its named operation,
+    e.g. ``GET /v1/charges/{id}`` for every charge id (an unknown URL: its own path)."""
+    try:
+        route, _ = match_route(method, path)
+    except StripeError:
+        return f"{method} {path}"
+    return f"{method} {route.pattern.pattern}"
+
+
 @dataclass(frozen=True)
 class ApiKey:
     kind: str  # "secret" or "publishable"
@@ -252,8 +262,15 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _error(self, error: StripeError) -> tuple[int, bytes, dict]:
-        return error.status, to_json(error.body()), {}
+    def _error(self, error: StripeError, headers: dict | None = None) -> tuple[int, bytes, dict]:
+        return error.status, to_json(error.body()), dict(headers or {})
+
+    def _rate_limited(self, reason: str) -> tuple[int, bytes, dict]:
+        """Stripe's 429 for a request over a rate limit, saying which one: nothing was done,
+        and the same request (its idempotency key too) may be sent again later. No
+        Stripe-Should-Retry header, so the SDKs leave the retry to the caller."""
+        error = StripeError(RATE_LIMITED, status=429, code="rate_limit")
+        return self._error(error, {"Stripe-Rate-Limited-Reason": reason})
 
     def _base_url(self) -> str:
         return f"http://{self.headers.get('Host') or self.server.url[7:]}"
@@ -279,6 +296,7 @@ class Handler(BaseHTTPRequestHandler):
             "status": None,
             "replayed": False,
             "fault": None,
+            "rate_limited": None,
         }
         answer = None
         try:
@@ -314,6 +332,8 @@ class Handler(BaseHTTPRequestHandler):
         method, idem_key = self.command, record["idempotency_key"]
         fault = store.take_fault(method, path)
         mode = record["fault"] = fault["mode"] if fault else None
+        # Counted as it arrives, answered after the latency like any other answer.
+        limited = record["rate_limited"] = self._over_rate_limit(method, path, params)
         if store.config.latency_ms:
             time.sleep(store.config.latency_ms / 1000)
         if mode == "drop_before":
@@ -321,7 +341,9 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "error_500":
             return self._error(StripeError(API_ERROR, status=500, type="api_error"))
         if mode == "rate_limit":
-            return self._error(StripeError(RATE_LIMITED, status=429, code="rate_limit"))
+            return self._rate_limited("global-rate")
+        if limited:
+            return self._rate_limited(limited)
 
         try:
             key = authenticate(self.headers.get("Authorization"), params)
@@ -380,6 +402,20 @@ class Handler(BaseHTTPRequestHandler):
             return _DROP
         return status, payload, headers
 
+    def _over_rate_limit(self, method: str, path: str, params: dict) -> str | None:
+        """None, or why the rate limiter refuses this request (no limit set: never).
+        A request with no valid key is not counted: it fails authentication instead."""
+        config = self.server.store.config
+        if not (config.rate_limit or config.endpoint_rate_limit):
+            return None
+        try:
+            key = authenticate(self.headers.get("Authorization"), params)
+        except StripeError:
+            return None
+        return self.server.store.rate_limiter.take(
+            key.account, endpoint_of(method, path), config.rate_limit, config.endpoint_rate_limit
+        )
+
     def _execute(self, route: Route, ctx: Ctx, params: dict, path_args: dict):
         """(status, body, whether Stripe would save it under the idempotency key)."""
         store = ctx.store
@@ -398,6 +434,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.quiet:
             return
         notes = [f"fault={record['fault']}"] if record["fault"] else []
+        if record["rate_limited"]:
+            notes.append(f"rate_limited={record['rate_limited']}")
         if record["replayed"]:
             notes.append("replayed")
         sys.stderr.write(

@@ -1,5 +1,5 @@
 """devstripe's in-memory state: Stripe objects, idempotency keys, the request
-log, queued faults, webhook deliveries and the runtime config.
+log, queued faults, webhook deliveries, the rate limiter and the runtime config.
 
 One re-entrant lock guards all of it. Callers hold it only for quick work,
 never while sleeping (latency, slow faults, webhook backoff), so slow
@@ -24,12 +24,20 @@ FAULT_MODES = ("error_500", "drop_before", "drop_after", "slow", "rate_limit")
 _MAX_LOGGED_REQUESTS = 10_000
 
 
+# Config fields that are numbers (>= 0, 0 = off); the others are strings or None.
+_NUMBER_FIELDS = ("latency_ms", "webhook_delay_ms", "rate_limit", "endpoint_rate_limit")
+
+
 @dataclass
 class Config:
     latency_ms: int = 0
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_delay_ms: int = 0
+    # Requests per second per account, and per account and endpoint (0 = no limit):
+    # Stripe's test mode allows 25 and 25 (https://docs.stripe.com/rate-limits).
+    rate_limit: float = 0
+    endpoint_rate_limit: float = 0
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
@@ -44,12 +52,63 @@ class Config:
             if name.endswith("_ms"):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise ParamError(f"{name} must be a non-negative integer", param=name)
+            elif name in _NUMBER_FIELDS:
+                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                    raise ParamError(f"{name} must be a non-negative number", param=name)
             elif value is not None and not isinstance(value, str):
                 raise ParamError(f"{name} must be a string or null", param=name)
             elif name == "webhook_url" and value and not value.startswith(("http://", "https://")):
                 raise ParamError("webhook_url must be an http:// or https:// URL", param=name)
         for name, value in changes.items():
-            setattr(self, name, value or (0 if name.endswith("_ms") else None))
+            setattr(self, name, value or (0 if name in _NUMBER_FIELDS else None))
+
+
+class RateLimiter:
+    """Stripe's request rate limiter (https://docs.stripe.com/rate-limits): every request
+    counts against its account's limit and against its endpoint's, a named operation
+    such as ``POST /v1/charges`` or ``GET /v1/charges/{id}`` (whatever the id).
+
+    A token bucket per account and per endpoint, as Stripe describes its limiter: it holds
+    one second of requests, so a burst of up to that many passes at once, and refills at
+    the rate. A refused request spends nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, ...], list[float]] = {}  # key -> [tokens, updated]
+
+    def take(
+        self,
+        account: str,
+        endpoint: str,
+        rate: float,
+        endpoint_rate: float,
+        now: float | None = None,
+    ) -> str | None:
+        """Spend one request: None if it may go on, else Stripe's reason for the 429
+        (the ``Stripe-Rate-Limited-Reason`` header): ``global-rate`` or ``endpoint-rate``."""
+        now = time.monotonic() if now is None else now
+        limits = [(("account", account), rate, "global-rate")]
+        limits.append((("endpoint", account, endpoint), endpoint_rate, "endpoint-rate"))
+        with self._lock:
+            buckets = []
+            for key, per_second, reason in limits:
+                if not per_second:
+                    continue
+                capacity = max(per_second, 1.0)
+                bucket = self._buckets.setdefault(key, [capacity, now])
+                bucket[0] = min(capacity, bucket[0] + (now - bucket[1]) * per_second)
+                bucket[1] = now
+                if bucket[0] < 1:
+                    return reason
+                buckets.append(bucket)
+            for bucket in buckets:
+                bucket[0] -= 1
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buckets.clear()
 
 
 @dataclass
@@ -69,6 +128,7 @@ class Store:
         self.config = config or Config()
         # Bumped by reset() so webhook threads started before it stop quietly.
         self.generation = 0
+        self.rate_limiter = RateLimiter()
         self._clear()
 
     def _clear(self) -> None:
@@ -87,10 +147,11 @@ class Store:
         self.deliveries: list[dict[str, Any]] = []
 
     def reset(self) -> None:
-        """Forget everything except the config."""
+        """Forget everything except the config (the rate limiter's buckets start full)."""
         with self.lock:
             self.generation += 1
             self._clear()
+            self.rate_limiter.clear()
 
     # -- objects -----------------------------------------------------------
 

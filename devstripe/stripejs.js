@@ -243,6 +243,7 @@
         input.placeholder = field.placeholder;
         input.maxLength = field.maxLength;
         input.spellcheck = false;
+        input.disabled = Boolean(self._options.disabled); // Stripe's `disabled` option
         // Like Stripe's iframe, keep card details out of the page's own forms:
         // an input whose form attribute names no form belongs to none.
         input.setAttribute('form', 'devstripe-card-no-form');

@@ -42,6 +42,7 @@ class DevStripeProcess:
         *,
         host: str = "127.0.0.1",
         latency_ms: int = 0,
+        rate_limit: float = 0,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         quiet: bool = False,
@@ -50,6 +51,8 @@ class DevStripeProcess:
     ) -> None:
         command = [python, "-m", "devstripe", "--host", host, "--port", "0"]
         command += ["--latency-ms", str(latency_ms)]
+        if rate_limit:
+            command += ["--rate-limit", str(rate_limit)]
         if webhook_url or webhook_secret:
             command += [
                 "--webhook-url",
@@ -119,7 +122,8 @@ class DevStripeProcess:
         ``path`` matches exactly, or as a prefix when it ends with ``*``. Records
         hold id, created, method, path, params (card number and CVC masked, no
         API key), idempotency_key, key_kind, status (None when the connection
-        was dropped), replayed, fault and duration_ms.
+        was dropped), replayed, fault, rate_limited (the 429's reason, or None)
+        and duration_ms.
         """
         query = urllib.parse.urlencode({k: v for k, v in (("path", path), ("method", method)) if v})
         return self._call("GET", "/_devstripe/requests" + (f"?{query}" if query else ""))["data"]
@@ -138,7 +142,8 @@ class DevStripeProcess:
         return self._call("GET", "/_devstripe/faults")["data"]
 
     def configure(self, **config: Any) -> dict[str, Any]:
-        """Change latency_ms, webhook_url, webhook_secret, webhook_delay_ms ("" or None unsets)."""
+        """Change latency_ms, webhook_url, webhook_secret, webhook_delay_ms, rate_limit,
+        endpoint_rate_limit (requests per second; "", None or 0 unsets)."""
         return self._call("POST", "/_devstripe/config", config)["config"]
 
     def webhooks(self) -> list[dict[str, Any]]:

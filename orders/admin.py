@@ -23,8 +23,18 @@ class PaymentAttemptInline(admin.TabularInline):
 class OrderAdmin(admin.ModelAdmin):
     """Orders are read-only here: their state only changes through orders.settlement."""
 
-    list_display = ["id", "user", "product", "quantity", "amount", "currency", "status", "created"]
-    list_filter = ["status", "currency"]
+    list_display = [
+        "id",
+        "user",
+        "product",
+        "quantity",
+        "amount",
+        "currency",
+        "status",
+        "created",
+        "receipt",
+    ]
+    list_filter = ["status", "currency", ("receipt_sent_at", admin.EmptyFieldListFilter)]
     search_fields = [
         "user__email",
         "user__username",
@@ -34,6 +44,16 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ["user", "product"]
     inlines = [PaymentAttemptInline]
     actions = ["refund"]
+
+    @admin.display(description="receipt")
+    def receipt(self, order: Order) -> str:
+        """Sent (when), due (a paid order's, sent by the next reconcile run at the latest),
+        or none (not paid, or refunded before it went out)."""
+        if order.receipt_sent_at is not None:
+            return f"sent {order.receipt_sent_at:%Y-%m-%d %H:%M}"
+        if order.status == Order.Status.PAID and order.paid_at is not None:
+            return "due"
+        return "—"
 
     @admin.action(description="Refund selected paid orders through Stripe")
     def refund(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:

@@ -12,9 +12,11 @@ failure: it stays of unknown outcome until Stripe has been asked again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ from orders.settlement import (
     finish_attempt,
     refuse_attempt,
     remember_payment_intent,
+    settle_answer,
     settle_from_stripe,
 )
 
@@ -59,12 +62,34 @@ def unsettled_attempts(order: Order) -> QuerySet[PaymentAttempt]:
     )
 
 
+@dataclass(frozen=True)
+class StripeAnswer:
+    """What Stripe answered to an attempt: the charge or PaymentIntent, or why not."""
+
+    payment: StripePayment | None = None
+    error: payments.PaymentError | None = None
+    # The order's PaymentIntent when it was created on the way, even if its
+    # confirmation then failed.
+    payment_intent_id: str = ""
+
+
 def send(attempt: PaymentAttempt) -> StripePayment:
     """Send an attempt to Stripe (again) with its saved key, and apply the answer.
 
     Raises a PaymentError when Stripe refused or could not be reached; the attempt then
     records the refusal, or stays of unknown outcome.
     """
+    answer = ask_stripe(attempt)
+    with transaction.atomic():
+        record_answer(attempt, answer)
+    if answer.payment is None:
+        raise answer.error or payments.PaymentUnavailable(payments.UNAVAILABLE_MESSAGE)
+    return answer.payment
+
+
+def ask_stripe(attempt: PaymentAttempt) -> StripeAnswer:
+    """Make the attempt's call to Stripe with its saved key. Writes nothing: the caller
+    records the answer (`record_answer`), with no transaction open meanwhile."""
     order = attempt.order
     intent_id = ""
     try:
@@ -84,27 +109,41 @@ def send(attempt: PaymentAttempt) -> StripePayment:
                 payment_method=attempt.payment_source,
                 idempotency_key=attempt.idempotency_key,
             )
-    except payments.CardDeclined as error:
+    except payments.PaymentError as error:
+        return StripeAnswer(error=error, payment_intent_id=intent_id)
+    return StripeAnswer(payment=payment, payment_intent_id=intent_id)
+
+
+def record_answer(attempt: PaymentAttempt, answer: StripeAnswer) -> bool:
+    """Apply Stripe's answer to the attempt and its order, in the caller's transaction.
+
+    The attempt and the order in hand (`attempt.order`) show the changes; True when
+    they are what the database holds, False when the order must be read again.
+    """
+    if answer.payment is not None:
+        return settle_answer(attempt, answer.payment)
+    error = answer.error
+    if isinstance(error, payments.CardDeclined):
         if error.payment is not None:  # the PaymentIntent, with this card's decline
-            settle_from_stripe(error.payment, attempt=attempt)
-        else:
-            refuse_attempt(attempt, code=error.code or "card_declined", message=error.message)
-        raise
-    except payments.PaymentRejected as error:
-        _rejected(attempt, error, intent_id)
-        raise
-    except payments.PaymentMisconfigured as error:
+            return settle_answer(attempt, error.payment)
+        return refuse_attempt(attempt, code=error.code or "card_declined", message=error.message)
+    if isinstance(error, payments.PaymentRejected):
+        _rejected(attempt, error, answer.payment_intent_id)
+        return False
+    if isinstance(error, payments.PaymentMisconfigured):
         # Stripe refused our key before doing anything: nothing was charged.
-        refuse_attempt(attempt, code="misconfigured", message=error.message)
-        raise
-    except payments.PaymentUnavailable:
-        PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.STARTED).update(
-            status=AttemptStatus.UNKNOWN, updated=timezone.now()
-        )
-        log.warning("order_id=%s attempt=%s outcome unknown: left to settle", order.pk, attempt.pk)
-        raise
-    settle_from_stripe(payment, attempt=attempt)
-    return payment
+        return refuse_attempt(attempt, code="misconfigured", message=error.message)
+    # Unavailable (no answer): the outcome is unknown until settled from Stripe.
+    unknown = PaymentAttempt.objects.filter(pk=attempt.pk, status=AttemptStatus.STARTED).update(
+        status=AttemptStatus.UNKNOWN, updated=timezone.now()
+    )
+    log.warning(
+        "payment outcome unknown: left to settle",
+        extra={"order_id": attempt.order_id, "attempt_id": attempt.pk},
+    )
+    if unknown:
+        attempt.status = AttemptStatus.UNKNOWN
+    return bool(unknown)
 
 
 def _rejected(attempt: PaymentAttempt, error: payments.PaymentRejected, intent_id: str) -> None:
@@ -132,7 +171,7 @@ def _payment_intent_of(order: Order) -> str:
         description=description(order),
         idempotency_key=order.payment_intent_key,
     )
-    # Saved on the order with the attempt's outcome (settle_from_stripe): one write fewer.
+    # Saved on the order with the attempt's outcome (settlement._apply): one write fewer.
     return intent.id
 
 

@@ -9,13 +9,18 @@ HTTP. The rules that keep money safe on second attempts:
 - An order takes a new attempt only under its row lock, and never while an earlier
   attempt's outcome is unknown: that one is first settled from Stripe.
 - A failed order is paid again only at the price and product it was placed with.
+
+What a payment costs the database (issue 13, tests/orders/test_order_cost.py): one
+write transaction before Stripe is called (the order, its attempt, and the client's
+Idempotency-Key claimed with them) and one after (the outcome, applied to the attempt
+and order in hand, and the client's answer saved with it).
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,7 +28,7 @@ from django.db import transaction
 
 from catalog.currency import amount_in_smallest_unit
 from orders import attempts, payments
-from orders.models import IdempotencyRecord, Order, PaymentAttempt
+from orders.models import Order, PaymentAttempt
 from orders.settlement import UNSETTLED_ATTEMPTS, settle_from_stripe
 
 if TYPE_CHECKING:
@@ -57,6 +62,20 @@ class PaymentResult:
     error: payments.PaymentError | None = None
 
 
+class ClientKey(Protocol):
+    """The client's Idempotency-Key on a payment request (orders.idempotency.KeyClaim).
+
+    Taken in the transaction that places the order or starts its attempt (it raises,
+    and so undoes them, when another request holds the key), and answered in the one
+    that applies Stripe's outcome: the key never names an order that was not placed,
+    nor an outcome without its answer.
+    """
+
+    def take(self, order: Order) -> None: ...
+
+    def answer(self, result: PaymentResult) -> None: ...
+
+
 def _new_key(order_id: int, operation: str, number: int = 1) -> str:
     # Our own ids and the operation make the key readable and unique per endpoint; the
     # random part keeps it unique across databases that share one Stripe account (a
@@ -64,8 +83,21 @@ def _new_key(order_id: int, operation: str, number: int = 1) -> str:
     return f"order-{order_id}-{operation}-{number}-{uuid.uuid4().hex[:12]}"
 
 
-def place_order(*, user: User, product: Product, quantity: int) -> Order:
-    """A PENDING order at today's price, with no attempt yet."""
+def _payment_intent_key(user_id: int) -> str:
+    # Chosen before the order has an id, so that the order is inserted with it: the
+    # shopper's id and a whole uuid keep it unique (the PaymentIntent's metadata names
+    # the order).
+    return f"user-{user_id}-create_payment_intent-{uuid.uuid4().hex}"
+
+
+def place_order(
+    *, user: User, product: Product, quantity: int, payment_intent_key: str = ""
+) -> Order:
+    """A PENDING order at today's price, with no attempt yet.
+
+    Raises ValueError when the price cannot be charged (catalog.currency); the order
+    serializer refuses such a product before it gets here.
+    """
     return Order.objects.create(
         user=user,
         product=product,
@@ -73,6 +105,7 @@ def place_order(*, user: User, product: Product, quantity: int) -> Order:
         amount=amount_in_smallest_unit(product.price, quantity, product.currency),
         currency=product.currency,
         status=Status.PENDING,
+        payment_intent_key=payment_intent_key,
     )
 
 
@@ -83,19 +116,21 @@ def place_and_pay(
     quantity: int,
     token: str = "",
     payment_method: str = "",
-    idempotency_record: IdempotencyRecord | None = None,
+    client_key: ClientKey | None = None,
 ) -> PaymentResult:
     """Place an order and pay it with a token (Charges) or a PaymentMethod (PaymentIntent).
 
-    The order, its first attempt (with its keys) and the client's Idempotency-Key record
-    are written in one transaction, before Stripe is asked.
+    The order, its first attempt (with its keys) and the client's Idempotency-Key are
+    written in one transaction, before Stripe is asked.
     """
     kind = PaymentAttempt.Kind.CHARGE if token else PaymentAttempt.Kind.PAYMENT_INTENT
+    intent_key = _payment_intent_key(user.pk) if kind == PaymentAttempt.Kind.PAYMENT_INTENT else ""
     with transaction.atomic():
-        order = place_order(user=user, product=product, quantity=quantity)
-        if kind == PaymentAttempt.Kind.PAYMENT_INTENT:
-            order.payment_intent_key = _new_key(order.pk, "create_payment_intent")
-            order.save(update_fields=["payment_intent_key"])
+        order = place_order(
+            user=user, product=product, quantity=quantity, payment_intent_key=intent_key
+        )
+        if client_key is not None:
+            client_key.take(order)
         attempt = PaymentAttempt.objects.create(
             order=order,
             number=1,
@@ -103,12 +138,12 @@ def place_and_pay(
             payment_source=token or payment_method,
             idempotency_key=_new_key(order.pk, kind),
         )
-        if idempotency_record is not None:
-            IdempotencyRecord.objects.filter(pk=idempotency_record.pk).update(order=order)
-    return _pay(attempt)
+    return _pay(attempt, client_key)
 
 
-def pay_again(*, order: Order, payment_method: str) -> PaymentResult:
+def pay_again(
+    *, order: Order, payment_method: str, client_key: ClientKey | None = None
+) -> PaymentResult:
     """Another card for an order that failed (or whose bank step the shopper gave up).
 
     Raises OrderConflict when the order is paid, still being paid, or no longer payable
@@ -120,8 +155,8 @@ def pay_again(*, order: Order, payment_method: str) -> PaymentResult:
         attempts.settle_unknown_attempts(order)
     except payments.PaymentUnavailable:
         pass  # still unknown: refused below
-    attempt = _start_attempt(order.pk, payment_method=payment_method)
-    return _pay(attempt)
+    attempt = _start_attempt(order.pk, payment_method=payment_method, client_key=client_key)
+    return _pay(attempt, client_key)
 
 
 def payable_again_refusal(order: Order) -> str:
@@ -150,7 +185,9 @@ def _refuse_unless_payable(order: Order) -> None:
         raise OrderConflict(refusal, order)
 
 
-def _start_attempt(order_id: int, *, payment_method: str) -> PaymentAttempt:
+def _start_attempt(
+    order_id: int, *, payment_method: str, client_key: ClientKey | None
+) -> PaymentAttempt:
     """Save the order's next attempt under its row lock, and commit it."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("product").get(pk=order_id)
@@ -163,13 +200,16 @@ def _start_attempt(order_id: int, *, payment_method: str) -> PaymentAttempt:
                 "with Stripe. Please wait a moment.",
                 order,
             )
+        if client_key is not None:
+            client_key.take(order)
         if not order.payment_intent_key:
-            order.payment_intent_key = _new_key(order.pk, "create_payment_intent")
+            order.payment_intent_key = _payment_intent_key(order.user_id)
             order.save(update_fields=["payment_intent_key"])
-        # A card whose bank step was left unfinished gives way to this one.
-        order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION).update(
-            status=PaymentAttempt.Status.FAILED, failure_code="superseded"
-        )
+        if any(attempt.status == PaymentAttempt.Status.REQUIRES_ACTION for attempt in previous):
+            # A card whose bank step was left unfinished gives way to this one.
+            order.attempts.filter(status=PaymentAttempt.Status.REQUIRES_ACTION).update(
+                status=PaymentAttempt.Status.FAILED, failure_code="superseded"
+            )
         number = len(previous) + 1
         return PaymentAttempt.objects.create(
             order=order,
@@ -180,12 +220,23 @@ def _start_attempt(order_id: int, *, payment_method: str) -> PaymentAttempt:
         )
 
 
-def _pay(attempt: PaymentAttempt) -> PaymentResult:
-    try:
-        payment = attempts.send(attempt)
-    except payments.PaymentError as error:
-        return PaymentResult(order=_reload(attempt.order_id), error=error)
-    return PaymentResult(order=_reload(attempt.order_id), client_secret=payment.client_secret)
+def _pay(attempt: PaymentAttempt, client_key: ClientKey | None) -> PaymentResult:
+    """Ask Stripe (no transaction open), then apply its answer to the attempt and order
+    in hand and save the client's answer, in one transaction."""
+    answer = attempts.ask_stripe(attempt)
+    client_secret = answer.payment.client_secret if answer.payment is not None else ""
+    with transaction.atomic():
+        if attempts.record_answer(attempt, answer):
+            order = attempt.order
+            # This attempt was the order's only open one (it started under the order's
+            # row lock, which refuses a second), and settled attempts never reopen.
+            order.has_unsettled_attempt = attempt.status in UNSETTLED_ATTEMPTS
+        else:
+            order = _reload(attempt.order_id)
+        result = PaymentResult(order=order, client_secret=client_secret, error=answer.error)
+        if client_key is not None:
+            client_key.answer(result)
+    return result
 
 
 def confirm_order(*, order: Order) -> PaymentResult:

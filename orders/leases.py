@@ -73,9 +73,9 @@ def exclusive(name: str, *, seconds: int) -> Iterator[bool]:
     holder = new_holder()
     held = _take(name, holder, seconds)
     if held:
-        log.info("lease %s taken by %s for %ss", name, holder, seconds)
+        log.info("lease taken", extra={"lease": name, "holder": holder, "seconds": seconds})
     else:
-        log.info("lease %s is held by another process; not taken", name)
+        log.info("lease held by another process: not taken", extra={"lease": name})
     try:
         yield held
     finally:
@@ -116,7 +116,12 @@ def _release(name: str, holder: str) -> None:
                 holder="", expires=None
             )
     except DatabaseError:
-        log.warning("lease %s: could not release it; it runs out by itself", name, exc_info=True)
+        log.warning(
+            "lease not released: it runs out by itself", extra={"lease": name}, exc_info=True
+        )
         return
     if not freed:
-        log.warning("lease %s ran out during the run and was taken over; left as it is", name)
+        log.warning(
+            "lease ran out during the run and was taken over: left as it is",
+            extra={"lease": name},
+        )

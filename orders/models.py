@@ -65,14 +65,31 @@ class Order(models.Model):
     failure_message = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Set by the order's move to PAID, in the same UPDATE (orders.settlement), for its
+    # receipt (orders.receipts): when it was paid, and the card and Stripe's receipt page
+    # when Stripe's answer carried them (else looked up when the receipt is sent).
+    paid_at = models.DateTimeField(null=True, blank=True)
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    receipt_url = models.CharField(max_length=500, blank=True)
+    # The emailed receipt: sent once (when), and which sender may send it until when. A
+    # sender sends only while it holds this claim (see orders.receipts).
+    receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    receipt_claimed_until = models.DateTimeField(null=True, blank=True)
 
     objects = OrderQuerySet.as_manager()
+
+    # An attempt's outcome is unknown: annotated by OrderQuerySet.with_payment_state(),
+    # or set by the code that has just settled the order's one open attempt.
+    has_unsettled_attempt: bool
 
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [
             models.Index(fields=["user", "-created", "-id"], name="order_user_newest"),
             models.Index(fields=["status", "updated"], name="order_status_updated"),
+            # The receipts due: paid, not sent, paid recently (orders.receipts).
+            models.Index(fields=["status", "receipt_sent_at", "paid_at"], name="order_receipt_due"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="order_amount_positive"),

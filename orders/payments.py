@@ -17,10 +17,11 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import stripe
 from django.conf import settings
@@ -88,6 +89,12 @@ class StripePayment:
     client_secret: str = ""
     failure_code: str = ""
     failure_message: str = ""  # for the shopper
+    # From the charge (a PaymentIntent's when its latest_charge was expanded), for the
+    # shopper's receipt: the card's brand ("visa") and last four digits, and Stripe's
+    # own page for the payment. "" when Stripe did not say.
+    card_brand: str = ""
+    card_last4: str = ""
+    receipt_url: str = ""
 
     @property
     def is_payment_intent(self) -> bool:
@@ -182,7 +189,7 @@ def translate(error: stripe.StripeError) -> PaymentError:
             payment=_payment_in_error(error),
         )
     if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
-        log.critical("Stripe refused our API key: %s", type(error).__name__)
+        log.critical("Stripe refused our API key", extra={"error_class": type(error).__name__})
         return PaymentMisconfigured("Payments are not available right now.")
     if isinstance(error, stripe.IdempotencyError):
         # A key reused with other parameters is our bug, never the shopper's: the
@@ -196,9 +203,9 @@ def translate(error: stripe.StripeError) -> PaymentError:
             payment=_payment_in_error(error),
         )
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError | stripe.APIError):
-        log.warning("Stripe unavailable: %s", type(error).__name__)
+        log.warning("Stripe unavailable", extra={"error_class": type(error).__name__})
         return PaymentUnavailable(UNAVAILABLE_MESSAGE)
-    log.error("Unexpected Stripe error: %s", type(error).__name__)
+    log.error("Unexpected Stripe error", extra={"error_class": type(error).__name__})
     return PaymentUnavailable("The payment could not be confirmed yet.")
 
 
@@ -231,6 +238,45 @@ STRIPE_ID_MAX_LENGTH = 255
 
 def _failure_text(code: str, message: str) -> str:
     return (SHOPPER_MESSAGES.get(code) or message or "The payment failed.")[:500]
+
+
+# The shop's columns for a charge's card and receipt page (orders.models.Order).
+CARD_BRAND_MAX_LENGTH = 32
+RECEIPT_URL_MAX_LENGTH = 500
+_CARD_BRAND = re.compile(r"[a-z][a-z0-9_]*")
+_LAST4 = re.compile(r"[0-9]{4}")
+# A web address and nothing else: no space or control character could ride into an email.
+_RECEIPT_URL = re.compile(r"https?://[\x21-\x7e]+")
+
+
+class _ReceiptDetails(TypedDict):
+    card_brand: str
+    card_last4: str
+    receipt_url: str
+
+
+def _receipt_details(charge: Any) -> _ReceiptDetails:
+    """The card and receipt page of a charge (a dict in Stripe's shape), each "" when
+    Stripe did not give it or gave something that is not one."""
+    if not isinstance(charge, dict):
+        return {"card_brand": "", "card_last4": "", "receipt_url": ""}
+    details: Any = charge.get("payment_method_details")
+    card: Any = details.get("card") if isinstance(details, dict) else None
+    card = card if isinstance(card, dict) else {}
+    brand, last4, url = (
+        _text(card.get("brand")),
+        _text(card.get("last4")),
+        _text(charge.get("receipt_url")),
+    )
+    return {
+        "card_brand": brand
+        if len(brand) <= CARD_BRAND_MAX_LENGTH and _CARD_BRAND.fullmatch(brand)
+        else "",
+        "card_last4": last4 if _LAST4.fullmatch(last4) else "",
+        "receipt_url": url
+        if len(url) <= RECEIPT_URL_MAX_LENGTH and _RECEIPT_URL.fullmatch(url)
+        else "",
+    }
 
 
 def parse_payment(data: Any) -> StripePayment | None:
@@ -268,6 +314,7 @@ def parse_payment(data: Any) -> StripePayment | None:
             charge_id=common["id"],
             payment_method=_text(data.get("payment_method")),
             refunded=data.get("refunded") is True,
+            **_receipt_details(data),
             failure_code=code[:100],
             failure_message=(
                 _failure_text(code, _text(data.get("failure_message")))
@@ -307,6 +354,7 @@ def parse_payment(data: Any) -> StripePayment | None:
         else "",
         failure_code=code[:100],
         failure_message=failure,
+        **_receipt_details(data.get("latest_charge")),  # when it was expanded
     )
 
 
@@ -386,7 +434,21 @@ def confirm_payment_intent(
 
 
 def retrieve_payment_intent(payment_intent_id: str) -> StripePayment:
-    return _payment(_call(_client().v1.payment_intents.retrieve, payment_intent_id))
+    """The PaymentIntent as Stripe has it now, with its latest charge expanded: the card
+    and receipt page of a payment settled from it come at no extra request. (Only here:
+    the confirmation keeps the parameters its idempotency key was first sent with.)"""
+    return _payment(
+        _call(
+            _client().v1.payment_intents.retrieve,
+            payment_intent_id,
+            {"expand": ["latest_charge"]},
+        )
+    )
+
+
+def retrieve_charge(charge_id: str) -> StripePayment:
+    """A charge as Stripe has it now (a receipt reads its card and receipt page)."""
+    return _payment(_call(_client().v1.charges.retrieve, charge_id))
 
 
 def cancel_payment_intent(payment_intent_id: str, *, idempotency_key: str) -> StripePayment:

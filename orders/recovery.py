@@ -98,7 +98,7 @@ def _cancel_abandoned(order: Order) -> None:
     settle_from_stripe(intent)
     if intent.outcome == Outcome.CANCELED:
         fail_order(order.pk, failure_code="abandoned", failure_message=ABANDONED_MESSAGE)
-        log.info("order_id=%s bank step abandoned: PaymentIntent canceled", order.pk)
+        log.info("bank step abandoned: PaymentIntent canceled", extra={"order_id": order.pk})
 
 
 def _nothing_left_to_wait_for(order: Order) -> bool:

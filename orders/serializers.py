@@ -1,12 +1,18 @@
+import logging
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 
+from catalog.currency import amount_in_smallest_unit
 from catalog.models import Product
 from catalog.serializers import ProductSerializer
 from orders import checkout
 from orders.models import Order
+
+log = logging.getLogger("orders")
+
+NOT_FOR_SALE = "This product cannot be sold at its current price."
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -33,8 +39,25 @@ class OrderSerializer(serializers.ModelSerializer):
             "failure_message",
             "payment_pending",
             "can_pay",
+            "card_brand",
+            "card_last4",
+            "receipt_url",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "card_brand": {
+                "help_text": "The paying card's brand as Stripe names it (visa, mastercard, "
+                'amex, …); "" until the shop knows it.'
+            },
+            "card_last4": {
+                "help_text": 'The paying card\'s last four digits; "" until the shop knows '
+                "them (a PaymentIntent's are read for the receipt, just after payment)."
+            },
+            "receipt_url": {
+                "help_text": "Stripe's page for the payment (its `receipt_url`), kept up to "
+                'date with refunds; "" when Stripe gave none.'
+            },
+        }
 
     def get_payment_pending(self, order: Order) -> bool:
         return order.status == Order.Status.PENDING or order.outcome_unknown()
@@ -80,6 +103,17 @@ class PlaceOrderSerializer(serializers.Serializer):
                 "or payment_method (a PaymentMethod such as pm_card_visa)."
             )
             raise serializers.ValidationError({"token": [message]})
+        product = data["product"]
+        try:
+            amount_in_smallest_unit(product.price, data["quantity"], product.currency)
+        except ValueError as refusal:
+            # The catalog refuses such prices (catalog.prices); one that got past it (a
+            # change of Stripe's rules, a row written by hand) is an operator's to fix.
+            log.warning(
+                "product cannot be sold at its price",
+                extra={"product_id": product.pk, "reason": str(refusal)},
+            )
+            raise serializers.ValidationError({"product": [NOT_FOR_SALE]}) from None
         return data
 
 

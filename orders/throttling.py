@@ -6,16 +6,24 @@ payments up, has a generous limit of its own); a shopper whose cards were
 declined several times within the hour is held back further until the hour has passed.
 Counts live in the cache, which production shares between instances (Redis or the
 database). A refusal is a 429 with Retry-After and a sentence for the shopper.
+
+The three limits of a payment request are read from the cache together and written
+together (`PaymentThrottles`): with the database cache each count would otherwise cost
+a query and a write transaction of its own, on every payment.
 """
 
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import BaseDatabaseCache
+from django.db import router, transaction
 from rest_framework.exceptions import Throttled
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from stripedemo.throttling import ClientAddressThrottleMixin
 
@@ -33,21 +41,51 @@ TOO_MANY_DECLINES = (
 class PaymentThrottle(SimpleRateThrottle):
     message = TOO_MANY
     setting: str  # the name of the setting that holds the rate, in each subclass
+    # Whether each request allowed counts toward the limit (DeclineThrottle's does not).
+    counts_requests = True
 
     def get_rate(self) -> str:
         # Read at request time, so that the limit is a plain setting (and testable).
         return getattr(settings, self.setting)
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def get_cache_key(self, request: Request, view: APIView | None) -> str | None:
+        """The key of this request's count (record_decline counts with no view)."""
+        raise NotImplementedError
+
+    def prepare(self, request: Request, view: APIView | None) -> str | None:
+        """Read the rate, and return the cache key of this request's count (None: no limit)."""
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        if super().allow_request(request, view):
-            return True
+        self.key = self.get_cache_key(request, view) if self.rate is not None else None
+        return self.key
+
+    def allows(self, history: list[float], now: float) -> bool:
+        """Whether the limit lets one more request through, given its count's history
+        (newest first); `self.history` is then that history with this request in it."""
+        self.now = now
+        # duration is None only for a None rate, which prepare() leaves without a key.
+        self.history = [moment for moment in history if moment > now - self.duration]  # type: ignore[operator]
+        if len(self.history) >= self.num_requests:  # type: ignore[operator]
+            return False
+        if self.counts_requests:
+            self.history.insert(0, now)
+        return True
+
+    def refusal(self) -> Throttled:
         seconds = max(1, math.ceil(self.wait() or 1))
-        raise Throttled(
+        return Throttled(
             wait=seconds,
             detail=self.message.format(seconds=seconds, minutes=math.ceil(seconds / 60)),
         )
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.prepare(request, view) is None:
+            return True
+        if not self.allows(self.cache.get(self.key, []), self.timer()):
+            raise self.refusal()
+        if self.counts_requests:
+            self.cache.set(self.key, self.history, self.duration)
+        return True
 
 
 class ShopperPaymentThrottle(PaymentThrottle):
@@ -72,24 +110,69 @@ class DeclineThrottle(PaymentThrottle):
     scope = "payment_declines"
     setting = "PAYMENT_DECLINE_LIMIT"
     message = TOO_MANY_DECLINES
+    counts_requests = False  # a request is no decline: only record_decline counts
 
     def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
-    def throttle_success(self) -> bool:
-        return True  # a request is no decline: only record_decline counts
+
+class PaymentThrottles(BaseThrottle):
+    """The limits on a payment request, checked in order as DRF would check them one by
+    one (each allowed limit counts the request; the first refusal answers 429), but with
+    one read of the cache for all of them and one write for the counts.
+
+    With the database cache (production without Redis) every read or write of a count is
+    SQL: one round trip, and one write transaction, instead of one per limit.
+    """
+
+    limits: tuple[type[PaymentThrottle], ...] = (
+        ShopperPaymentThrottle,
+        AddressPaymentThrottle,
+        DeclineThrottle,
+    )
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        throttles = [limit() for limit in self.limits]
+        keys = {throttle: throttle.prepare(request, view) for throttle in throttles}
+        with _cache_transaction():
+            histories = cache.get_many([key for key in keys.values() if key is not None])
+            now = PaymentThrottle.timer()
+            counted: dict[PaymentThrottle, list[float]] = {}
+            refused = None
+            for throttle, key in keys.items():
+                if key is None:
+                    continue
+                if not throttle.allows(histories.get(key, []), now):
+                    refused = throttle
+                    break
+                if throttle.counts_requests:
+                    counted[throttle] = throttle.history
+            for throttle, history in counted.items():
+                cache.set(throttle.key, history, throttle.duration)
+        if refused is not None:
+            raise refused.refusal()
+        return True
+
+
+def _cache_transaction() -> AbstractContextManager[object]:
+    """The database cache writes each key in a transaction of its own: one for all of a
+    request's counts. Other caches need no database transaction (and get none)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, BaseDatabaseCache):
+        return transaction.atomic(using=router.db_for_write(backend.cache_model_class))
+    return nullcontext()
 
 
 def record_decline(request: Request) -> None:
     """A card of this shopper was declined: one more toward DeclineThrottle's limit."""
     throttle = DeclineThrottle()
-    throttle.rate = throttle.get_rate()
-    throttle.num_requests, throttle.duration = throttle.parse_rate(throttle.rate)
-    key = throttle.get_cache_key(request, None)
-    now = throttle.timer()
-    # duration is None only for a None rate; PAYMENT_DECLINE_LIMIT is always a rate string.
-    history = [moment for moment in throttle.cache.get(key, []) if moment > now - throttle.duration]  # type: ignore[operator]
-    throttle.cache.set(key, [now, *history], throttle.duration)
+    key = throttle.prepare(request, None)
+    if key is None:
+        return
+    with _cache_transaction():
+        now = throttle.timer()
+        history = [moment for moment in cache.get(key, []) if moment > now - throttle.duration]  # type: ignore[operator]
+        cache.set(key, [now, *history], throttle.duration)
 
 
 class ConfirmThrottle(PaymentThrottle):
@@ -103,4 +186,4 @@ class ConfirmThrottle(PaymentThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-PAYMENT_THROTTLES = [ShopperPaymentThrottle, AddressPaymentThrottle, DeclineThrottle]
+PAYMENT_THROTTLES = [PaymentThrottles]

@@ -66,8 +66,6 @@ def payment_response(
         body.update(requires_action=True, client_secret=result.client_secret)
         return Response(body, status=status.HTTP_202_ACCEPTED)
     if error is not None:
-        if isinstance(error, payments.CardDeclined):
-            record_decline(request)
         message = order.failure_message or error.message
         return Response(order_body(request, order, message), status=ERROR_STATUS[type(error)])
     if order.status == Order.Status.FAILED:
@@ -76,6 +74,12 @@ def payment_response(
             status=status.HTTP_402_PAYMENT_REQUIRED,
         )
     return Response(order_body(request, order), status=status.HTTP_202_ACCEPTED)
+
+
+def count_decline(request: Request, result: checkout.PaymentResult, response: Response) -> None:
+    """A card declined in this answer counts toward the shopper's limit on declines."""
+    if isinstance(result.error, payments.CardDeclined) and response.status_code == 402:
+        record_decline(request)
 
 
 def conflict_response(request: Request, conflict: checkout.OrderConflict) -> Response:
@@ -94,14 +98,24 @@ class PaymentView(APIView):
     throttle_classes = PAYMENT_THROTTLES
     paid_status: int = status.HTTP_200_OK
 
-    def order_for_key(self, request: Request, *args: Any, **kwargs: Any) -> Order | None:
-        """The order an Idempotency-Key is about, when the request names one."""
-        return None
+    def answer(self, request: Request, result: checkout.PaymentResult) -> Response:
+        """The answer to this payment request (saved with its Idempotency-Key)."""
+        return payment_response(request, result, paid_status=self.paid_status)
+
+    def answered(self, request: Request, result: checkout.PaymentResult) -> Response:
+        """The answer given: the one saved with the request's key, else rendered now."""
+        claim = request.idempotency  # type: ignore[attr-defined]  # set by @idempotent
+        saved = claim.response if claim is not None else None
+        response = saved if saved is not None else self.answer(request, result)
+        count_decline(request, result, response)
+        return response
 
     def current_state(self, request: Request, order: Order) -> Response:
         """A replay whose first answer was lost or unknown: the order as Stripe has it now."""
         result = checkout.confirm_order(order=order)
-        return payment_response(request, result, paid_status=self.paid_status)
+        response = self.answer(request, result)
+        count_decline(request, result, response)
+        return response
 
 
 class OrderList(PaymentView):
@@ -134,9 +148,9 @@ class OrderList(PaymentView):
             quantity=data["quantity"],
             token=data.get("token", ""),
             payment_method=data.get("payment_method", ""),
-            idempotency_record=request.idempotency_record,  # type: ignore[attr-defined]
+            client_key=request.idempotency,  # type: ignore[attr-defined]  # @idempotent
         )
-        return payment_response(request, result, paid_status=self.paid_status)
+        return self.answered(request, result)
 
 
 class OrderDetail(APIView):
@@ -157,14 +171,13 @@ class ConfirmOrder(APIView):
     @docs.confirm_order
     def post(self, request: Request, pk: int) -> Response:
         result = checkout.confirm_order(order=own_order(request, pk))
-        return payment_response(request, result)
+        response = payment_response(request, result)
+        count_decline(request, result, response)
+        return response
 
 
 class PayOrderAgain(PaymentView):
     """Pay a failed order with another card: a new attempt on the same PaymentIntent."""
-
-    def order_for_key(self, request: Request, pk: int) -> Order:
-        return own_order(request, pk)
 
     @docs.pay_again
     @idempotent
@@ -174,8 +187,10 @@ class PayOrderAgain(PaymentView):
         order = own_order(request, pk)
         try:
             result = checkout.pay_again(
-                order=order, payment_method=serializer.validated_data["payment_method"]
+                order=order,
+                payment_method=serializer.validated_data["payment_method"],
+                client_key=request.idempotency,  # type: ignore[attr-defined]  # @idempotent
             )
         except checkout.OrderConflict as conflict:
             return conflict_response(request, conflict)
-        return payment_response(request, result)
+        return self.answered(request, result)

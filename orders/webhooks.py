@@ -38,10 +38,14 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
     outcome = process_event(event)
     if len(event.id) > EVENT_ID_MAX_LENGTH:  # one line, never the id or the body itself
         log.warning(
-            "webhook event ignored: an id of %d characters type=%.100s", len(event.id), event.type
+            "webhook event ignored: its id is too long",
+            extra={"event_id_length": len(event.id), "event_type": event.type[:100]},
         )
     else:
-        log.info("webhook event=%s type=%.100s outcome=%s", event.id, event.type, outcome)
+        log.info(
+            "webhook event received",
+            extra={"event_id": event.id, "event_type": event.type[:100], "outcome": outcome},
+        )
     return JsonResponse({"received": True, "outcome": outcome})
 
 

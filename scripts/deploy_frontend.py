@@ -4,20 +4,28 @@
     .venv/bin/python scripts/deploy_frontend.py --bucket my-shop-frontend --region us-west-2 \\
         --api-url https://api.example.com --publishable-key pk_live_... [--dry-run]
 
-1. Writes config.js for the API's public URL and the Stripe publishable key, built by
-   the function that builds the API's own /config.js (stripedemo/frontend_config.py,
-   with the order limit and currency decimals); a local frontend/config.js is skipped.
-2. Uploads every file under frontend/ with its Content-Type and Cache-Control:
+1. Writes config.json for the API's public URL and the Stripe publishable key, built by
+   the function that builds the API's own /config.json (stripedemo/frontend_config.py,
+   with the order limit and currency decimals); a local frontend/config.json is skipped.
+2. Writes the Content-Security-Policy into the uploaded index.html as a
+   `<meta http-equiv>` tag (S3 sends no headers of its own), the policy the API sends as
+   a header (stripedemo/csp.py) with this API's origin and Stripe's. A meta policy cannot
+   say who may frame the page (frame-ancestors) nor where to report: put CloudFront in
+   front with the response headers policy that --cloudfront-policy writes for that.
+   Refuses a page whose scripts' integrity hashes are stale (scripts/frontend_integrity.py).
+3. Uploads every file under frontend/ with its Content-Type and Cache-Control:
    vendor/ (third-party libraries) cached for a week, everything else revalidated on
-   every load (`no-cache`: index.html and config.js must never be stale, and the shop's
-   own files are not fingerprinted). Assets go first, index.html and config.js last, so
+   every load (`no-cache`: index.html and config.json must never be stale, and the shop's
+   own files are not fingerprinted). Assets go first, index.html and config.json last, so
    a visitor never gets a page that names files not uploaded yet.
-3. Creates the bucket if needed, makes it a static website (index.html) and lets anyone
+4. Creates the bucket if needed, makes it a static website (index.html) and lets anyone
    read its objects (a bucket policy; Block Public Access stays on for ACLs).
-4. Prints the website origin, to put in the API's CORS_ALLOWED_ORIGINS.
+5. Prints the website origin, to put in the API's CORS_ALLOWED_ORIGINS.
 
 --dry-run prints what it would do and touches nothing (no AWS credentials needed).
 --delete also removes objects that are no longer in frontend/.
+--cloudfront-policy FILE writes a CloudFront response headers policy (the same CSP as a
+header, with frame-ancestors) for `aws cloudfront create-response-headers-policy`.
 Credentials come from boto3's usual chain (AWS_PROFILE or --profile, the AWS_*
 variables, SSO, an instance role), never from the repository. --endpoint-url sends the
 requests to another S3-compatible server (the tests use moto's).
@@ -27,18 +35,20 @@ import argparse
 import json
 import mimetypes
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-# The shop's own modules that build config.js (plain Python: no Django needed here).
+# The shop's own modules that build config.json and the Content-Security-Policy, and
+# check the integrity hashes (plain Python: no Django needed here).
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from orders.limits import ORDER_MAX_QUANTITY  # noqa: E402
-from stripedemo import frontend_config  # noqa: E402
+from stripedemo import csp, frontend_config, integrity  # noqa: E402
 
 FRONTEND_DIR = ROOT / "frontend"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
@@ -48,7 +58,13 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 VENDOR_CACHE_CONTROL = "public, max-age=604800"
 NO_CACHE = "no-cache"
 # Uploaded last, in this order: the entry points that name every other file.
-ENTRY_POINTS = ("config.js", "index.html")
+ENTRY_POINTS = ("config.json", "index.html")
+
+# Where the policy goes in index.html: right after <meta charset> (else <head>), as a meta
+# policy governs only what comes after it.
+CHARSET_META = re.compile(r"<meta\s+charset=[^>]*>", re.IGNORECASE)
+HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+POLICY_META = re.compile(r"<meta\s[^>]*http-equiv=[\"']?content-security-policy", re.IGNORECASE)
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -94,15 +110,63 @@ class Upload:
     cache_control: str
 
 
-def config_js(api_url, publishable_key, stripe_js_url=STRIPE_JS_URL):
-    """The front end's config.js, built as stripedemo.views.frontend_config builds it."""
+def config_json(api_url, publishable_key, stripe_js_url=STRIPE_JS_URL):
+    """The front end's config.json, built as stripedemo.views.frontend_config builds it."""
     config = frontend_config.build_config(
         api_base_url=api_url,
         stripe_publishable_key=publishable_key,
         stripe_js_url=stripe_js_url,
         max_quantity=ORDER_MAX_QUANTITY,
     )
-    return frontend_config.config_js(config)
+    return frontend_config.config_json(config)
+
+
+def content_security_policy(api_url, stripe_js_url=STRIPE_JS_URL):
+    """The policy for the S3 site: the API's, with the API at its own origin."""
+    return csp.build_policy(stripe_js_url=stripe_js_url, api_base_url=api_url)
+
+
+def with_policy_meta(page, policy):
+    """index.html with the policy's <meta http-equiv> tag first thing in its <head>."""
+    if POLICY_META.search(page):
+        raise SystemExit("deploy_frontend: index.html already has a Content-Security-Policy")
+    anchor = CHARSET_META.search(page) or HEAD.search(page)
+    if anchor is None:
+        raise SystemExit(
+            "deploy_frontend: index.html has no <head> for the Content-Security-Policy"
+        )
+    line_start = page.rfind("\n", 0, anchor.start()) + 1
+    indent = page[line_start : anchor.start()]
+    indent = indent if indent.isspace() else ""
+    # The policy has no double quote, & or <; the escape keeps it so if that ever changes.
+    content = (
+        csp.meta_value(policy).replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    )
+    tag = f'<meta http-equiv="Content-Security-Policy" content="{content}">'
+    return f"{page[: anchor.end()]}\n{indent}{tag}{page[anchor.end() :]}"
+
+
+def cloudfront_headers_policy(bucket, policy):
+    """A CloudFront ResponseHeadersPolicyConfig sending the policy as a header, with what a
+    meta tag cannot say (frame-ancestors), and the headers the API sends too."""
+    return {
+        "Name": re.sub(r"[^A-Za-z0-9_-]", "-", f"{bucket}-security-headers")[:128],
+        "Comment": "Stripe Demo shop front end: CSP (scripts from the shop and Stripe only)",
+        "SecurityHeadersConfig": {
+            "ContentSecurityPolicy": {
+                "ContentSecurityPolicy": csp.header_value(policy),
+                "Override": True,
+            },
+            "FrameOptions": {"FrameOption": "DENY", "Override": True},
+            "ContentTypeOptions": {"Override": True},
+            "ReferrerPolicy": {"ReferrerPolicy": "same-origin", "Override": True},
+            "StrictTransportSecurity": {
+                "AccessControlMaxAgeSec": 31536000,
+                "IncludeSubdomains": True,
+                "Override": True,
+            },
+        },
+    }
 
 
 def content_type(key):
@@ -119,8 +183,9 @@ def cache_control(key):
     return VENDOR_CACHE_CONTROL if key.startswith("vendor/") else NO_CACHE
 
 
-def plan_uploads(frontend_dir, config):
-    """Every file to upload, entry points last; hidden files and a local config.js skipped."""
+def plan_uploads(frontend_dir, config, policy):
+    """Every file to upload, entry points last; hidden files and a local config.json
+    skipped; index.html with the policy's meta tag, refused if its hashes are stale."""
     frontend_dir = Path(frontend_dir)
     keys = sorted(
         path.relative_to(frontend_dir).as_posix()
@@ -128,10 +193,18 @@ def plan_uploads(frontend_dir, config):
         if path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(frontend_dir).parts)
     )
-    bodies = {key: (frontend_dir / key).read_bytes() for key in keys if key != "config.js"}
-    bodies["config.js"] = config.encode()
+    bodies = {key: (frontend_dir / key).read_bytes() for key in keys if key != "config.json"}
+    bodies["config.json"] = config.encode()
     if "index.html" not in bodies:
         raise SystemExit(f"deploy_frontend: no index.html in {frontend_dir}")
+    page = bodies["index.html"].decode("utf-8")
+    stale = integrity.problems(page, frontend_dir)
+    if stale:
+        raise SystemExit(
+            "deploy_frontend: index.html's integrity hashes do not match its files "
+            f"({'; '.join(stale)}): run scripts/frontend_integrity.py"
+        )
+    bodies["index.html"] = with_policy_meta(page, policy).encode("utf-8")
     ordered = [key for key in sorted(bodies) if key not in ENTRY_POINTS] + list(ENTRY_POINTS)
     return [Upload(key, bodies[key], content_type(key), cache_control(key)) for key in ordered]
 
@@ -257,6 +330,11 @@ def parse_args(argv):
         help="Stripe publishable key pk_... (default: STRIPE_PUBLISHABLE_KEY)",
     )
     parser.add_argument("--stripe-js-url", default=STRIPE_JS_URL)
+    parser.add_argument(
+        "--cloudfront-policy",
+        metavar="FILE",
+        help="also write a CloudFront response headers policy (JSON) with the CSP to FILE",
+    )
     parser.add_argument("--frontend-dir", default=str(FRONTEND_DIR))
     parser.add_argument("--profile", help="AWS profile to use (default: boto3's usual chain)")
     parser.add_argument("--endpoint-url", help="another S3-compatible endpoint (tests)")
@@ -271,17 +349,28 @@ def parse_args(argv):
         parser.error("--api-url must be the API's origin, like https://api.example.com")
     args.api_url = f"{api.scheme}://{api.netloc}"
     if not args.publishable_key.startswith("pk_"):
-        # config.js is public: a secret (sk_) or restricted (rk_) key must never go there.
+        # config.json is public: a secret (sk_) or restricted (rk_) key must never go there.
         parser.error("--publishable-key must be a Stripe publishable key (pk_...)")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    policy = content_security_policy(args.api_url, args.stripe_js_url)
     uploads = plan_uploads(
-        args.frontend_dir, config_js(args.api_url, args.publishable_key, args.stripe_js_url)
+        args.frontend_dir,
+        config_json(args.api_url, args.publishable_key, args.stripe_js_url),
+        policy,
     )
     origin = website_origin(args.bucket, args.region)
+    if args.cloudfront_policy:
+        Path(args.cloudfront_policy).write_text(
+            json.dumps(cloudfront_headers_policy(args.bucket, policy), indent=2) + "\n"
+        )
+        print(
+            f"wrote {args.cloudfront_policy}: aws cloudfront create-response-headers-policy "
+            f"--response-headers-policy-config file://{args.cloudfront_policy}"
+        )
     if args.dry_run:
         print(f"dry run: nothing is changed. Bucket {args.bucket} in {args.region}:")
         print(f"ensure bucket {args.bucket} exists (create it in {args.region} if missing)")
@@ -291,8 +380,9 @@ def main(argv=None):
             print("delete objects not listed above")
         print("configure static website hosting: index document index.html")
         print("allow public reads: bucket policy s3:GetObject for everyone (ACLs stay blocked)")
-        config = next(upload for upload in uploads if upload.key == "config.js")
-        print(f"config.js:\n{config.body.decode()}", end="")
+        config = next(upload for upload in uploads if upload.key == "config.json")
+        print(f"config.json:\n{config.body.decode()}", end="")
+        print(f"Content-Security-Policy (index.html's meta tag):\n{csp.meta_value(policy)}")
     else:
         import boto3
         from botocore.config import Config

@@ -51,7 +51,7 @@ def json_exception_handler(
     if response is None:
         if isinstance(exc, Http404 | PermissionDenied):  # DRF maps these itself
             return None
-        log.exception("unhandled error in %s", context["view"].__class__.__name__)
+        log.exception("unhandled error", extra={"view": type(context["view"]).__name__})
         return error_response("Internal server error.", status=500)
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

@@ -1,7 +1,10 @@
-"""The front end's config.js, built in one place for both ways the page gets it: served by
-Django at /config.js (stripedemo.views.frontend_config) and written to S3 by
+"""The front end's config.json, built in one place for both ways the page gets it: served
+by Django at /config.json (stripedemo.views.frontend_config) and written to S3 by
 scripts/deploy_frontend.py. Plain Python, no Django: the deploy script runs outside it, so
 the caller passes what comes from settings or from its command line.
+
+It is data the page fetches, not a script: every script the payment page runs is a fixed
+file pinned by its `integrity` hash (PCI DSS 6.4.3), and a generated file could not be.
 """
 
 import json
@@ -13,7 +16,7 @@ from catalog.currency import EXPONENTS
 def build_config(
     *, api_base_url: str, stripe_publishable_key: str, stripe_js_url: str, max_quantity: int
 ) -> dict[str, Any]:
-    """window.SHOP_CONFIG: where the API and Stripe.js are, and the shop's constants."""
+    """Shop.config: where the API and Stripe.js are, and the shop's constants."""
     return {
         "apiBaseUrl": api_base_url,
         "stripePublishableKey": stripe_publishable_key,
@@ -26,6 +29,6 @@ def build_config(
     }
 
 
-def config_js(config: dict[str, Any]) -> str:
-    """The file's text: one statement setting window.SHOP_CONFIG."""
-    return f"window.SHOP_CONFIG = {json.dumps(config, indent=2)};\n"
+def config_json(config: dict[str, Any]) -> str:
+    """The file's text."""
+    return json.dumps(config, indent=2) + "\n"

@@ -40,7 +40,8 @@ def health(request: HttpRequest) -> JsonResponse:
     except DatabaseError as error:
         # The driver's message names the host and user, never the password.
         log.warning(
-            "health check failed: database unavailable (%s: %s)", type(error).__name__, error
+            "health check failed: database unavailable",
+            extra={"error_class": type(error).__name__, "error": str(error)},
         )
         # Drop the broken connection so that the next check reconnects.
         connection.close_if_unusable_or_obsolete()

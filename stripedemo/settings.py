@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Failed logins, counted in the database; lockouts (AXES_* below).
+    "axes",
     "accounts",
     "catalog",
     "orders",
@@ -71,6 +73,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "stripedemo.middleware.RequestIdMiddleware",
+    # The Content-Security-Policy on every answer; before WhiteNoise, which answers the
+    # front end's files (index.html at /) without going further down this list.
+    "stripedemo.csp_middleware.ContentSecurityPolicyMiddleware",
     # Answers GET /api/health/ before host validation and the HTTPS redirect: the load
     # balancer's health checker sends the instance's private IP as Host, over plain HTTP.
     "stripedemo.health.HealthCheckMiddleware",
@@ -87,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "stripedemo.middleware.JsonErrorsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login's answer into the lockout one.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "stripedemo.urls"
@@ -174,6 +181,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Password guessing (django-axes, failures counted in the database so that every process
+# and instance sees them). After AXES_FAILURE_LIMIT failed logins for one username from
+# one client address, that username is refused from that address, right password
+# included, on /admin/login/ and POST /api/api-token-auth/ alike, until
+# AXES_COOLOFF_MINUTES pass without another try. Locked by the pair: by username alone
+# anyone could lock the admin (or any shopper) out; by address alone one guesser would
+# lock out everyone behind the same NAT. The client address is the throttles' own
+# (accounts/lockout.py: X-Forwarded-For only with TRUSTED_PROXY_COUNT).
+AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# A successful login forgets the pair's failures (the API's: accounts/services.log_in).
+AXES_RESET_ON_SUCCESS = True
+# No start-up line in every process's (and manage.py command's) output.
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -192,7 +222,7 @@ STORAGES = {
     },
 }
 # The single-page front end (frontend/, plain files) is served at the site root by
-# WhiteNoise, index.html at /; its config.js is generated from these settings.
+# WhiteNoise, index.html at /; its config.json is generated from these settings.
 FRONTEND_DIR = BASE_DIR / "frontend"
 WHITENOISE_ROOT = FRONTEND_DIR
 WHITENOISE_INDEX_FILE = True
@@ -231,6 +261,9 @@ CACHES = {
         else {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "django_cache",
+            # Django's default of 300 entries would delete a third of the throttling
+            # counts whenever a busy minute passed 300 clients and shoppers.
+            "OPTIONS": {"MAX_ENTRIES": env_int("DATABASE_CACHE_MAX_ENTRIES", 100_000)},
         }
         if DATABASE_CACHE
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -312,6 +345,11 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_TOKEN_MINUTES", 60)),
     "SIGNING_KEY": SECRET_KEY,
     "UPDATE_LAST_LOGIN": False,
+    # Every token carries a fingerprint of its user's password hash (an MD5 of the salted
+    # hash: it changes with the password and tells nothing of it), compared with the user
+    # simplejwt loads anyway: a new password (any set_password + save) ends every earlier
+    # token, with no extra query and no table of revoked tokens.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # Stripe. With no STRIPE_SECRET_KEY in debug, the shop talks to the devstripe stand-in
@@ -329,6 +367,34 @@ STRIPE_JS_URL = env(
 # same idempotency key) after a connection error, a 409 or a 5xx.
 STRIPE_TIMEOUT = float(env("STRIPE_TIMEOUT", "20"))
 STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+
+# Email: the shoppers' receipts (orders/receipts.py). With EMAIL_HOST set, Django's SMTP
+# backend sends them: any provider, or Amazon SES through its SMTP interface
+# (EMAIL_HOST=email-smtp.<region>.amazonaws.com with SES's SMTP credentials; no library).
+# Without it, locally they are printed on standard error; in production nothing is sent
+# (one log line each, the receipts stay due) and `check --deploy` warns (stripedemo.W002).
+# EMAIL_BACKEND names any other backend outright (e.g. django-ses's, once installed).
+EMAIL_HOST = env("EMAIL_HOST")
+EMAIL_BACKEND = env("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "stripedemo.mail.ConsoleEmailBackend"
+    if DEBUG
+    else "stripedemo.mail.UnsentEmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+# Implicit TLS (port 465) with EMAIL_USE_SSL, else STARTTLS (port 587) unless turned off.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+if EMAIL_USE_SSL and EMAIL_USE_TLS:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+# Seconds per exchange with the mail server: a receipt's sender holds its claim for a
+# bounded time (orders/receipts.py).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Stripe Demo shop <receipts@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Public base URL of the API as the browser sees it; empty means "same origin".
 FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
@@ -357,22 +423,29 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "stripedemo.logging.RequestIdFilter"}},
-    "formatters": {
-        "line": {
-            "class": "stripedemo.logging.OneLineFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
-        },
-    },
+    # One JSON object per line (stripedemo/logging.py), in development too: one format to
+    # test and to search, and none that a value in a request could forge (README,
+    # "Reading the logs"). `| jq` reads it at a terminal.
+    "formatters": {"json": {"()": "stripedemo.logging.JsonLineFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
-            "formatter": "line",
+            "formatter": "json",
             "filters": ["request_id"],
         },
     },
     "root": {"handlers": ["stdout"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
+        # Django's defaults would also print its records as bare text with DEBUG on (and
+        # mail them to ADMINS, which the shop has none of): they go to the one handler.
+        "django": {"handlers": [], "level": "INFO"},
+        # runserver's own line per request: the access log says it already, so only its
+        # 4xx/5xx, through the one handler (not propagated, they had none but Python's
+        # bare-text last resort).
+        "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # django-axes: its failed-login and lockout warnings stay (they are the record of
+        # password guessing); its routine "cleaned up" lines do not.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -4,19 +4,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from stripedemo.errors import error_response
-from stripedemo.frontend_config import build_config, config_js
+from stripedemo.frontend_config import build_config, config_json
 
 
 def frontend_config(request: HttpRequest) -> HttpResponse:
-    """frontend/config.js, generated from settings when Django serves the front end."""
+    """frontend/config.json, generated from settings when Django serves the front end."""
     config = build_config(
         api_base_url=settings.FRONTEND_API_BASE_URL,
         stripe_publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
         stripe_js_url=settings.STRIPE_JS_URL,
         max_quantity=settings.ORDER_MAX_QUANTITY,
     )
-    body = config_js(config)
-    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response = HttpResponse(config_json(config), content_type="application/json")
     response["Cache-Control"] = "no-cache"
     return response
 

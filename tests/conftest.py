@@ -33,6 +33,13 @@ def generous_payment_limits(settings):
     settings.PAYMENT_CONFIRM_RATE = "1000/min"
 
 
+@pytest.fixture(autouse=True)
+def generous_login_lockout(settings):
+    """Tests log in wrongly far more often than a shopper (the login throttle's tests, 30
+    in a row); tests/accounts/test_login_lockout.py sets the real limit."""
+    settings.AXES_FAILURE_LIMIT = 1000
+
+
 @pytest.fixture(scope="session")
 def devstripe_process():
     from devstripe.testing import DevStripeProcess

@@ -1,6 +1,6 @@
 /* The shop's API: one request function over jQuery.ajax.
  *
- * - Paths are joined to SHOP_CONFIG.apiBaseUrl ("" when Django serves this site, the
+ * - Paths are joined to Shop.config.apiBaseUrl ("" when Django serves this site, the
  *   API's absolute URL when it is hosted on S3).
  * - `auth: true` sends "Authorization: JWT <token>". A missing or expired token, or a
  *   401 from the server, ends the session and fires "shop:unauthorized" (the app sends
@@ -51,7 +51,9 @@
     if (body && (body.error || body.detail)) return String(body.error || body.detail);
     if (textStatus === 'timeout') return 'The shop took too long to answer.';
     if (xhr.status === 0) return 'Could not reach the shop: check your connection.';
-    return `Something went wrong (HTTP ${xhr.status}).`;
+    // No sentence from the shop: say it plainly, without status codes.
+    if (xhr.status >= 500) return 'The shop ran into a problem on its side. Please try again in a moment.';
+    return 'The shop could not do that. Please reload the page and try again.';
   }
 
   function request(method, path, options = {}) {

@@ -8,7 +8,7 @@
  * cannot be closed, so a double click submits once. The pop-up says what is happening:
  * the bank's step, then the shop confirming, or waiting for the bank.
  *
- * Paid: the "payment submitted" page. Failed (declined, or the authentication failed):
+ * Paid: the order confirmation page. Failed (declined, or the authentication failed):
  * Stripe's message, the card form emptied, and the next Pay is a new attempt on the same
  * order (another card, POST …/pay/). Still pending after the bank's step: if the bank
  * waits for the shopper, Pay shows the step again (or another card pays the same order).
@@ -35,6 +35,7 @@
   const $pay = $form.find('.pay-button');
   const $quantity = $('#buy-quantity');
   const $error = $form.find('.pay-error');
+  const $advice = $form.find('.pay-advice');
   const $status = $form.find('.pay-status');
   const $cardBox = $('#card-element');
   let modal = null;
@@ -46,15 +47,21 @@
   let unpaidOrderId = null; // this pop-up's order that failed or awaits the bank: pay it again
   let paying = false;
   let cardReady = false;
+  let cardUnavailable = false;
+  let opened = false; // the pop-up has finished opening (Bootstrap's shown.bs.modal)
   let refused = false; // the shop takes no payment for this order any more
   let coolDown = null; // timer while Pay waits out a 429's Retry-After
   // The longest a 429 keeps Pay off, whatever Retry-After says.
   const MAX_COOL_DOWN_S = 120;
 
-  function showError(message) {
-    $error.empty();
-    if (message) $error.append(Shop.ui.alert(message).addClass('mb-0'));
+  /* The payment's problem, right under the card field (in space kept for it, so the
+     pop-up does not jump); `advice` says what to do next, e.g. after a decline. */
+  function showError(message, advice = '') {
+    $error.text(message || '');
+    $advice.text(message ? advice : '');
   }
+
+  const TRY_ANOTHER_CARD = 'Try another card, or ask your bank why it refused this payment.';
 
   const STEPS = {
     authenticate: 'Your bank asks you to confirm this payment: complete its check in the window that opened.',
@@ -100,6 +107,10 @@
   function setPaying(isPaying) {
     paying = isPaying;
     Shop.ui.busy($pay, isPaying);
+    // Words with the spinner, and card details that cannot change under a payment.
+    if (isPaying) $form.find('.pay-label').text('Paying…');
+    else if (product) updateTotal();
+    Shop.payment.disableCard(isPaying);
     updatePayButton();
     $quantity.prop('disabled', isPaying || Boolean(fixedOrder));
     $modal.find('[data-bs-dismiss="modal"]').prop('disabled', isPaying);
@@ -112,10 +123,13 @@
   }
 
   function onCardChange(event) {
-    $cardBox.toggleClass('invalid', Boolean(event.error));
+    $cardBox.toggleClass('invalid', Boolean(event.error)).attr('aria-invalid', event.error ? 'true' : null);
     // Emptying the form after a failure keeps its message; typing a card clears it.
     if (event.error) showError(event.error.message);
-    else if (!event.empty) showError('');
+    else if (!event.empty) {
+      showError('');
+      $cardBox.removeClass('invalid').removeAttr('aria-invalid');
+    }
     if (!paying) {
       attempt = null; // different card details: a new attempt
       if (!event.empty) showStatus('');
@@ -131,16 +145,21 @@
         $cardBox.find('.card-loading').remove();
         cardReady = true;
         updatePayButton();
-        if ($modal.hasClass('show')) Shop.payment.focusCard();
+        settleFocus();
       })
       .catch(() => {
+        cardUnavailable = true;
+        settleFocus();
         $cardBox.find('.card-loading').text('The card form is unavailable.');
-        showError('Card payments are unavailable right now: Stripe.js could not be loaded. '
-          + 'Please try again later.');
+        showError('Card payments are unavailable right now.',
+          'Please try again in a few minutes. Nothing was charged.');
       });
   }
 
   function show(item, opener, quantity, priceLine) {
+    // A card typed for another product, or before Cancel, never shows up again.
+    Shop.payment.clearCard();
+    $cardBox.removeClass('invalid').removeAttr('aria-invalid');
     product = item;
     trigger = opener || null;
     attempt = null;
@@ -157,15 +176,32 @@
     showStatus('');
     updatePayButton();
     $form.find('.test-cards').prop('hidden', !/^pk_test_/.test(Shop.config.stripePublishableKey || ''));
+    // Busy until it has opened and the card form is ready: see settleFocus.
+    $modal.attr('aria-busy', 'true');
     modal.show();
     prepareCard();
   }
 
-  /* Opens the pop-up for `item` (a product from /api/product/): a new order. */
-  function open(item, opener) {
+  /* Bootstrap moves the focus into the pop-up when its opening animation ends, and the
+     card field takes it once Stripe.js has mounted it: keystrokes typed before both
+     happened could land in another field. So the pop-up says it is busy until then, and
+     nothing moves the focus afterwards. */
+  function settleFocus() {
+    if (!opened || $modal.attr('aria-busy') !== 'true') return;
+    if (!paying) {
+      if (cardReady) Shop.payment.focusCard();
+      else $quantity.trigger('focus');
+    }
+    if (cardReady || cardUnavailable) $modal.removeAttr('aria-busy');
+  }
+
+  /* Opens the pop-up for `item` (a product from /api/product/): a new order, of
+     `quantity` (1 unless a product page or a login on the way chose another). */
+  function open(item, opener, quantity = 1) {
     fixedOrder = null;
     unpaidOrderId = null;
-    show(item, opener, 1, `${Shop.format.price(item.price, item.currency)} each`);
+    const wanted = Math.min(Math.max(Number(quantity) || 1, 1), Shop.config.maxQuantity);
+    show(item, opener, wanted, `${Shop.format.price(item.price, item.currency)} each`);
   }
 
   /* Opens the pop-up for a failed order (from /api/order/): another card pays that same
@@ -261,6 +297,8 @@
       // Another card pays this same order; the form is emptied for it.
       unpaidOrderId = order.id;
       Shop.payment.clearCard();
+      showError(error.message, TRY_ANOTHER_CARD);
+      return;
     }
     showError(error.message);
   }
@@ -283,6 +321,8 @@
     }
     setPaying(false);
     if (error instanceof Shop.payment.CardError) {
+      // Stripe.js refused the details (e.g. an incomplete number): outline the field.
+      $cardBox.addClass('invalid').attr('aria-invalid', 'true');
       showError(error.message);
     } else if (error.status === 429) {
       tooManyAttempts(error);
@@ -318,7 +358,7 @@
 
   function init() {
     modal = bootstrap.Modal.getOrCreateInstance($modal[0]);
-    // The API's limit per order (settings.ORDER_MAX_QUANTITY), from config.js.
+    // The API's limit per order (settings.ORDER_MAX_QUANTITY), from config.json.
     for (let n = 1; n <= Shop.config.maxQuantity; n += 1) {
       $quantity.append($('<option></option>').val(n).text(n));
     }
@@ -335,14 +375,15 @@
       updateTotal();
     });
     $modal.on('shown.bs.modal', () => {
-      if (paying) return; // paid before the pop-up finished opening: leave the focus be
-      if (cardReady) Shop.payment.focusCard();
-      else $quantity.trigger('focus');
+      opened = true;
+      settleFocus();
     });
     $modal.on('hide.bs.modal', (event) => {
       if (paying) event.preventDefault(); // never close on a payment in flight
     });
     $modal.on('hidden.bs.modal', () => {
+      opened = false;
+      $modal.removeAttr('aria-busy');
       fixedOrder = null;
       refused = false;
       clearTimeout(coolDown);
@@ -350,6 +391,9 @@
       setPaying(false);
       showError('');
       showStatus('');
+      // Card details never outlive the pop-up (a shared computer, the next product).
+      Shop.payment.clearCard();
+      $cardBox.removeClass('invalid').removeAttr('aria-invalid');
       if (trigger && document.body.contains(trigger)) trigger.focus();
       trigger = null;
       product = null;
@@ -370,7 +414,7 @@
        has an order (Pay there pays that same order), else the product's pop-up. */
     returnPath() {
       if (unpaidOrderId) return `/orders/${unpaidOrderId}`;
-      return product ? `/buy/${product.id}` : null;
+      return product ? `/buy/${product.id}/${Number($quantity.val()) || 1}` : null;
     },
     /* Closes it even with a payment in flight (the session ended). */
     forceClose() {

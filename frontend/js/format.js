@@ -9,7 +9,7 @@
 
   const formatters = new Map();
 
-  /* Stripe's decimals for a currency: 2, unless config.js (built from the server's
+  /* Stripe's decimals for a currency: 2, unless config.json (built from the server's
    * catalog/currency.py) lists it, e.g. jpy 0 (500 is ¥500), kwd 3 (5120 is KWD 5.120). */
   function decimals(currency) {
     const code = String(currency || '').toLowerCase();

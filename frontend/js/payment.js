@@ -1,7 +1,7 @@
 /* Stripe.js: loading it, the card Element, and paying for one order with a PaymentIntent.
  *
  * The only file that calls Stripe.js, and only with calls that exist in Stripe's real
- * Stripe.js v3 (Stripe(), elements(), create('card'), mount, on, focus, clear,
+ * Stripe.js v3 (Stripe(), elements(), create('card'), mount, on, focus, clear, update,
  * createPaymentMethod, handleNextAction), so the same code runs against Stripe and
  * against devstripe's stand-in. The card number stays inside Stripe's Element: this page
  * only ever sees the PaymentMethod's id (pm_…) and, when the card asks for 3-D Secure,
@@ -22,7 +22,7 @@
   let stripe = null;
   let card = null;
 
-  /* Loads Stripe.js from SHOP_CONFIG.stripeJsUrl once; resolves with the Stripe object. */
+  /* Loads Stripe.js from Shop.config.stripeJsUrl once; resolves with the Stripe object. */
   function load() {
     if (!loading) {
       loading = new Promise((resolve, reject) => {
@@ -78,6 +78,16 @@
 
   function clearCard() {
     if (card) card.clear();
+  }
+
+  let cardDisabled = false;
+
+  /* Locks the card fields while a payment is in flight (Stripe's
+     element.update({disabled})), and unlocks them after. */
+  function disableCard(disabled) {
+    if (!card || cardDisabled === Boolean(disabled)) return;
+    cardDisabled = Boolean(disabled);
+    card.update({ disabled: cardDisabled });
   }
 
   /* A fresh Idempotency-Key for one purchase attempt. crypto.randomUUID needs a secure
@@ -208,6 +218,6 @@
   }
 
   Shop.payment = {
-    load, mountCard, focusCard, clearCard, newAttemptKey, payForOrder, confirmOrder, showBankStep, CardError,
+    load, mountCard, focusCard, clearCard, disableCard, newAttemptKey, payForOrder, confirmOrder, showBankStep, CardError,
   };
 })(window.Shop = window.Shop || {});

@@ -50,6 +50,16 @@
     }
   }
 
+  /* Several fields' messages at once ([{field, message}]), each under its field; the
+     first field gets the focus. */
+  function showFieldErrors($form, errors) {
+    errors.forEach(({ field, message }) => {
+      $form.find(`[data-error-for="${field}"]`).text(message);
+      $form.find(`[name="${field}"]`).addClass('is-invalid').attr('aria-invalid', 'true');
+    });
+    if (errors.length) $form.find(`[name="${errors[0].field}"]`).trigger('focus');
+  }
+
   const STATUS = {
     PAID: { label: 'Paid', css: 'text-bg-success', icon: 'bi-check-circle-fill' },
     PENDING: { label: 'Pending', css: 'text-bg-warning', icon: 'bi-hourglass-split' },
@@ -79,6 +89,6 @@
   }
 
   Shop.ui = {
-    template, alert, busy, clearFormErrors, showFormError, statusBadge, spinner, imageUrl,
+    template, alert, busy, clearFormErrors, showFormError, showFieldErrors, statusBadge, spinner, imageUrl,
   };
 })(window.Shop = window.Shop || {}, jQuery);

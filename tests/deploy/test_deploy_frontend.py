@@ -1,14 +1,22 @@
 """scripts/deploy_frontend.py against moto's S3 server on loopback: what lands in the
-bucket, with which Content-Type and Cache-Control, and the website configuration; and
-the API's CORS grant for that website's origin, and for no other."""
+bucket, with which Content-Type and Cache-Control, and the website configuration; the
+Content-Security-Policy written into the page (S3 sends no headers) and the CloudFront
+policy that sends it as a header; and the API's CORS grant for that website's origin, and
+for no other."""
 
+import base64
+import hashlib
 import json
+import re
 import shutil
 
 import boto3
+import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.validate import validate_parameters
 
+from stripedemo.csp import SWAGGER_UI_STYLE_HASH
 from tests.deploy.conftest import ROOT
 
 BUCKET = "stripedemo-frontend-test"
@@ -17,20 +25,43 @@ API_URL = "https://api.example.com"
 PUBLISHABLE_KEY = "pk_test_deploy_frontend"
 
 
+APP_JS = "console.log('shop');"
+APP_JS_INTEGRITY = "sha384-" + base64.b64encode(hashlib.sha384(APP_JS.encode()).digest()).decode()
+INDEX_HTML = (
+    '<!doctype html>\n<html>\n<head>\n  <meta charset="utf-8">\n  <title>shop</title>\n'
+    f'  <script src="js/app.js" integrity="{APP_JS_INTEGRITY}"></script>\n</head>\n</html>\n'
+)
+
+
+def directives(policy):
+    parsed = {}
+    for part in policy.split(";"):
+        if part.strip():
+            name, *sources = part.split()
+            parsed[name] = sources
+    return parsed
+
+
+def policy_meta(page):
+    """The content of the page's Content-Security-Policy meta tag, and where it is."""
+    tag = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    return tag[1], tag.start()
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    """A small front end: entry page, own code, a vendored library, and a stale local
-    config.js and a hidden file that must not be uploaded."""
+    """A small front end: entry page, own code (pinned by its hash), a vendored library,
+    and a stale local config.json and a hidden file that must not be uploaded."""
     tmp_path = tmp_path_factory.mktemp("site")
     files = {
-        "index.html": "<!doctype html><title>shop</title>",
-        "js/app.js": "console.log('shop');",
+        "index.html": INDEX_HTML,
+        "js/app.js": APP_JS,
         "css/shop.css": "body { margin: 0 }",
         "img/logo.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
         "vendor/jquery/jquery.min.js": "/* jQuery */",
         "vendor/icons/fonts/icons.woff2": "wOF2",
         "vendor/jquery/LICENSE.txt": "MIT",
-        "config.js": "window.SHOP_CONFIG = {'apiBaseUrl': 'http://127.0.0.1:8000'};",
+        "config.json": '{"apiBaseUrl": "http://127.0.0.1:8000"}',
         ".DS_Store": "junk",
     }
     for name, text in files.items():
@@ -75,7 +106,7 @@ def test_every_file_is_uploaded_with_its_type_and_caching(published):
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert keys == {
         "index.html",
-        "config.js",
+        "config.json",
         "js/app.js",
         "css/shop.css",
         "img/logo.svg",
@@ -85,7 +116,7 @@ def test_every_file_is_uploaded_with_its_type_and_caching(published):
     }
     expected = {
         "index.html": ("text/html; charset=utf-8", "no-cache"),
-        "config.js": ("text/javascript; charset=utf-8", "no-cache"),
+        "config.json": ("application/json", "no-cache"),
         "js/app.js": ("text/javascript; charset=utf-8", "no-cache"),
         "css/shop.css": ("text/css; charset=utf-8", "no-cache"),
         "img/logo.svg": ("image/svg+xml", "no-cache"),
@@ -96,17 +127,82 @@ def test_every_file_is_uploaded_with_its_type_and_caching(published):
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert (head["ContentType"], head["CacheControl"]) == (content_type, cache_control), key
     page = s3.get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
-    assert page == "<!doctype html><title>shop</title>"
+    content, _ = policy_meta(page)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{content}">'
+    assert page == INDEX_HTML.replace(
+        '<meta charset="utf-8">\n', f'<meta charset="utf-8">\n  {meta}\n'
+    )
 
 
-def test_config_js_is_generated_for_the_api_like_the_api_serves_it(published, client, settings):
-    uploaded = published.get_object(Bucket=BUCKET, Key="config.js")["Body"].read()
+def test_config_json_is_generated_for_the_api_like_the_api_serves_it(published, client, settings):
+    uploaded = published.get_object(Bucket=BUCKET, Key="config.json")["Body"].read()
 
     settings.FRONTEND_API_BASE_URL = API_URL
     settings.STRIPE_PUBLISHABLE_KEY = PUBLISHABLE_KEY
     settings.STRIPE_JS_URL = "https://js.stripe.com/v3/"
-    assert uploaded == client.get("/config.js").content
-    assert b'"apiBaseUrl": "https://api.example.com"' in uploaded
+    assert uploaded == client.get("/config.json").content
+    assert json.loads(uploaded)["apiBaseUrl"] == "https://api.example.com"
+
+
+@pytest.mark.django_db
+def test_the_page_carries_the_apis_policy_less_what_a_meta_tag_cannot(published, client, settings):
+    page = published.get_object(Bucket=BUCKET, Key="index.html")["Body"].read().decode()
+    settings.FRONTEND_API_BASE_URL = API_URL
+    settings.STRIPE_JS_URL = "https://js.stripe.com/v3/"
+    header = directives(client.get("/")["Content-Security-Policy"])
+
+    content, position = policy_meta(page)
+    meta = directives(content)
+    assert position < page.index("<title>") < page.index("<script")  # before what it covers
+    assert "frame-ancestors" in header and "frame-ancestors" not in meta
+    header["style-src"].remove(SWAGGER_UI_STYLE_HASH)  # the API's docs page, not on S3
+    del header["frame-ancestors"]
+    assert meta == header
+    assert meta["connect-src"] == ["'self'", API_URL, "https://api.stripe.com"]
+    assert meta["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
+
+
+def test_a_page_whose_script_changed_without_re_pinning_is_not_deployed(
+    deploy_frontend, site, moto_s3, tmp_path, capsys
+):
+    bucket = f"{BUCKET}-stale"
+    changed = tmp_path / "frontend"
+    shutil.copytree(site, changed)
+    (changed / "js" / "app.js").write_text("console.log('skimmed');")
+
+    with pytest.raises(SystemExit) as refused:
+        deploy(deploy_frontend, changed, moto_s3, bucket=bucket)
+
+    assert "js/app.js: integrity stale" in str(refused.value)
+    assert "scripts/frontend_integrity.py" in str(refused.value)
+    buckets = {item["Name"] for item in s3_client(moto_s3).list_buckets()["Buckets"]}
+    assert bucket not in buckets  # nothing was uploaded
+
+
+def test_the_cloudfront_policy_sends_the_whole_policy_as_a_header(
+    deploy_frontend, site, tmp_path, capsys
+):
+    written = tmp_path / "headers-policy.json"
+    deploy_frontend.main(
+        ["--bucket", BUCKET, "--region", REGION, "--api-url", API_URL,
+         "--publishable-key", PUBLISHABLE_KEY, "--frontend-dir", str(site), "--dry-run",
+         "--cloudfront-policy", str(written)]
+    )  # fmt: skip
+
+    config = json.loads(written.read_text())
+    # What `aws cloudfront create-response-headers-policy` accepts (botocore's model).
+    cloudfront = botocore.session.get_session().get_service_model("cloudfront")
+    shape = cloudfront.operation_model("CreateResponseHeadersPolicy").input_shape
+    validate_parameters({"ResponseHeadersPolicyConfig": config}, shape)
+    security = config["SecurityHeadersConfig"]
+    header = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert security["ContentSecurityPolicy"]["Override"] is True
+    assert len(header) <= 1783  # CloudFront's limit for this header's value
+    out = capsys.readouterr().out
+    meta = out.split("Content-Security-Policy (index.html's meta tag):\n")[1].splitlines()[0]
+    assert directives(header) == {**directives(meta), "frame-ancestors": ["'none'"]}
+    assert security["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert f"file://{written}" in out
 
 
 def test_the_bucket_is_a_public_static_website(published):
@@ -132,12 +228,12 @@ def test_a_redeploy_with_delete_removes_files_gone_from_the_site(
     smaller = tmp_path / "frontend"
     shutil.copytree(site, smaller)
     deploy(deploy_frontend, smaller, moto_s3, bucket=bucket)
-    (smaller / "js" / "app.js").unlink()
+    (smaller / "css" / "shop.css").unlink()  # (a file the page names must stay: pinned)
     deploy(deploy_frontend, smaller, moto_s3, "--delete", bucket=bucket)
 
     keys = {item["Key"] for item in s3_client(moto_s3).list_objects_v2(Bucket=bucket)["Contents"]}
-    assert "js/app.js" not in keys
-    assert {"index.html", "config.js", "vendor/jquery/jquery.min.js"} <= keys
+    assert "css/shop.css" not in keys
+    assert {"index.html", "config.json", "vendor/jquery/jquery.min.js"} <= keys
 
 
 def test_dry_run_lists_the_plan_and_changes_nothing(deploy_frontend, site, moto_s3, capsys):
@@ -163,7 +259,7 @@ def test_the_real_front_end_is_planned_whole(deploy_frontend, capsys):
         path.relative_to(frontend).as_posix()
         for path in frontend.rglob("*")
         if path.is_file() and not path.name.startswith(".")
-    } - {"config.js"}
+    } - {"config.json"}
 
     deploy_frontend.main(
         ["--bucket", BUCKET, "--region", REGION, "--api-url", API_URL,
@@ -175,7 +271,20 @@ def test_the_real_front_end_is_planned_whole(deploy_frontend, capsys):
         for line in capsys.readouterr().out.splitlines()
         if line.startswith("upload ")
     }
-    assert planned == files | {"config.js"}
+    assert planned == files | {"config.json"}
+
+
+def test_the_real_page_gets_the_policy_before_any_style_sheet_or_script(deploy_frontend):
+    uploads = deploy_frontend.plan_uploads(
+        ROOT / "frontend",
+        deploy_frontend.config_json(API_URL, PUBLISHABLE_KEY),
+        deploy_frontend.content_security_policy(API_URL),
+    )
+
+    page = next(upload for upload in uploads if upload.key == "index.html").body.decode()
+    content, position = policy_meta(page)
+    assert page.index('<meta charset="utf-8">') < position < page.index("<link")
+    assert "script-src 'self' https://js.stripe.com https://*.js.stripe.com" in content
 
 
 def test_a_secret_key_is_refused_for_the_public_config(deploy_frontend, site, capsys):
@@ -236,3 +345,14 @@ def test_the_website_origin_is_granted_cors(client, cors_for_the_website):
 def test_any_other_origin_gets_no_cors_grant(client, cors_for_the_website, origin):
     assert "Access-Control-Allow-Origin" not in preflight(client, origin)
     assert "Access-Control-Allow-Origin" not in client.get("/api/product/", HTTP_ORIGIN=origin)
+
+
+def test_the_readmes_cloudfront_policy_is_the_one_the_script_writes(deploy_frontend):
+    readme = (ROOT / "README.md").read_text()
+    documented = readme.split("`headers-policy.json` looks like this")[1]
+    documented = json.loads(documented.split("```json\n")[1].split("```")[0])
+
+    written = deploy_frontend.cloudfront_headers_policy(
+        "my-shop-frontend", deploy_frontend.content_security_policy(API_URL)
+    )
+    assert documented == written

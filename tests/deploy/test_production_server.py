@@ -2,6 +2,10 @@
 in the documented environment serves the shop with HTTPS, HSTS, host checking, efficient
 static files and one log line per event, and its health check tells the truth."""
 
+import json
+import socket
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.deploy.conftest import run_procfile_server
@@ -62,16 +66,40 @@ def test_static_files_are_hashed_compressed_and_cached_for_ever(server, released
 def test_logs_are_one_line_per_request_with_its_id_and_no_secret(server, released):
     response = server.get("/api/product/", headers={"X-Request-Id": "deploy-test-request-1"})
     assert response.headers["X-Request-Id"] == "deploy-test-request-1"
-    lines = server.log.splitlines()
-    access = [line for line in lines if "request_id=deploy-test-request-1" in line]
+    events = [json.loads(line) for line in server.log.splitlines()]
+    access = [event for event in events if event["request_id"] == "deploy-test-request-1"]
     assert len(access) == 1
-    assert "path=/api/product/" in access[0] and "status=200" in access[0]
+    assert (access[0]["path"], access[0]["status_code"]) == ("/api/product/", 200)
     secrets = [
         released.environment[name]
         for name in ("DJANGO_SECRET_KEY", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
     ]
     for secret in secrets:
         assert secret not in server.log
+
+
+def test_every_line_is_json_gunicorns_own_and_a_forged_request_lines_too(server):
+    """A request line gunicorn cannot parse is logged by gunicorn itself ("Invalid request
+    from ip=…: <the line>"): quoted inside its message like the app's lines."""
+    forged = b"GET /api/x order_id=42 status=PAID HTTP/1.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", urlsplit(server.url).port), timeout=10) as sock:
+        sock.sendall(forged)
+        assert sock.recv(1024).startswith(b"HTTP/1.1 400")
+    server.get("/api/x%20order_id=42%20status=PAID", headers={"X-Request-Id": "forged-1"})
+
+    events = [json.loads(line) for line in server.log.splitlines()]
+    assert all(isinstance(event, dict) for event in events)
+    assert not [event for event in events if "order_id" in event or "status" in event]
+    [invalid] = [event for event in events if event["message"].startswith("Invalid request")]
+    assert (invalid["logger"], invalid["level"]) == ("gunicorn.error", "WARNING")
+    assert "order_id=42" in invalid["message"]
+    [access] = [
+        event
+        for event in events
+        if event["logger"] == "stripedemo.access" and event["request_id"] == "forged-1"
+    ]
+    assert (access["path"], access["status_code"]) == ("/api/x order_id=42 status=PAID", 404)
+    assert any(event["message"].startswith("Booting worker") for event in events)
 
 
 def test_the_health_check_answers_503_when_the_database_is_unreachable(

@@ -27,7 +27,12 @@ def devstripe(devstripe_process):
     """devstripe with nothing in it and the default config."""
     devstripe_process.reset()
     devstripe_process.configure(
-        latency_ms=0, webhook_url=None, webhook_secret=None, webhook_delay_ms=0
+        latency_ms=0,
+        webhook_url=None,
+        webhook_secret=None,
+        webhook_delay_ms=0,
+        rate_limit=0,
+        endpoint_rate_limit=0,
     )
     yield devstripe_process
 

@@ -25,6 +25,10 @@ def next_year_expiry():
 
 def sign_up(page, email, password=PASSWORD, first_name="Sam", last_name="Shopper"):
     page.goto("/#/signup")
+    fill_signup_form(page, email, password, first_name, last_name)
+
+
+def fill_signup_form(page, email, password=PASSWORD, first_name="Sam", last_name="Shopper"):
     page.get_by_label("First name").fill(first_name)
     page.get_by_label("Last name").fill(last_name)
     page.get_by_label("Email").fill(email)
@@ -54,14 +58,22 @@ def click_buy(page, product_name):
     return popup
 
 
+def wait_until_ready(popup):
+    """The pop-up has opened and its card form is ready: the focus stays where typing puts it."""
+    expect(popup).to_be_visible()
+    expect(popup).not_to_have_attribute("aria-busy", "true")
+
+
 def enter_card(popup, number, expiry=None, cvc="123"):
+    wait_until_ready(popup)
     popup.get_by_label("Card number").fill(number)
     popup.get_by_label("Expiration date").fill(expiry or next_year_expiry())
     popup.get_by_label("Security code").fill(cvc)
 
 
 def pay_button(popup):
-    return popup.get_by_role("button", name=re.compile(r"^Pay "))
+    """Pay: "Pay $12.00", or "Paying…" while a payment is in flight."""
+    return popup.get_by_role("button", name=re.compile(r"^Pay( |ing…)"))
 
 
 def orders_posted(page):
@@ -113,6 +125,8 @@ def fail_authentication(page):
 
 # What the order's page says while the shop confirms a payment of unknown outcome.
 PAYMENT_PENDING = "Payment pending — confirming with Stripe"
+# The heading right after paying (the order page as the confirmation).
+JUST_PAID = "Thank you — your order is confirmed"
 
 
 def pay_now(page, order_id):

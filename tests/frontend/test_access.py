@@ -4,7 +4,15 @@ import pytest
 from playwright.sync_api import expect
 
 from orders.models import Order
-from tests.frontend.shopper import VISA, card_popup, click_buy, enter_card, log_in, next_year_expiry
+from tests.frontend.shopper import (
+    JUST_PAID,
+    VISA,
+    card_popup,
+    click_buy,
+    enter_card,
+    log_in,
+    next_year_expiry,
+)
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -37,7 +45,7 @@ def test_a_shopper_can_buy_with_the_keyboard_alone(page, user, devstripe):
     expect(popup.get_by_role("button", name="Pay $17.00")).to_be_focused()
     page.keyboard.press("Enter")
 
-    heading = page.get_by_role("heading", name="Payment submitted")
+    heading = page.get_by_role("heading", name=JUST_PAID)
     expect(heading).to_be_visible()
     expect(heading).to_be_focused()  # the new page is announced
     assert Order.objects.get().status == "PAID"
@@ -66,7 +74,7 @@ def test_the_shop_is_usable_on_a_phone(phone_page, user, devstripe):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     enter_card(popup, VISA)
     popup.get_by_role("button", name="Pay $14.25").click()
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
 
     page.get_by_role("link", name="View my orders").click()
     expect(page.locator(".order-status")).to_have_text("Paid")

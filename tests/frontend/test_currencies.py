@@ -1,4 +1,4 @@
-"""The page formats money with the server's currency table and order limit (config.js)."""
+"""The page formats money with the server's currency table and order limit (config.json)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -16,7 +16,7 @@ def test_prices_show_their_currencys_decimals_and_the_quantity_stops_at_the_limi
 
     expect(page.locator(".product-card", has_text="Yen Mug")).to_contain_text("¥500")
     expect(page.locator(".product-card", has_text="Dinar Mug")).to_contain_text("KWD 5.120")
-    # Order amounts in the smallest unit, read with config.js's exponents.
+    # Order amounts in the smallest unit, read with config.json's exponents.
     assert page.evaluate("Shop.format.money(5120, 'kwd')") == "KWD\u00a05.120"  # no-break space
     assert page.evaluate("Shop.format.money(500, 'JPY')") == "¥500"
     assert page.evaluate("Shop.format.priceToAmount('5.12', 'kwd')") == 5120

@@ -21,6 +21,7 @@ from orders.models import Order
 from tests.frontend.conftest import DESKTOP, PHONE
 from tests.frontend.shopper import (
     DECLINED,
+    JUST_PAID,
     PAYMENT_PENDING,
     THREE_D_SECURE,
     VISA,
@@ -100,7 +101,7 @@ def test_an_outage_then_pay_makes_one_order_and_one_charge(page, user, devstripe
 
     stripe_comes_back(devstripe)
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible(timeout=30_000)
     expect(main).to_contain_text(f"#{order.id}")
     order.refresh_from_db()
     assert order.status == "PAID"
@@ -167,7 +168,7 @@ def test_a_payment_left_waiting_for_the_bank_is_confirmed_from_the_orders_page(
     page.get_by_role("button", name="Confirm with your bank").click()
     complete_authentication(page)
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible(timeout=15_000)
     order.refresh_from_db()
     assert order.status == "PAID"
     assert Order.objects.count() == 1
@@ -197,7 +198,7 @@ def test_a_failed_order_is_paid_later_from_my_orders_as_the_same_order(page, use
     enter_card(popup, VISA)
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     assert page.url.endswith(f"#/orders/{failed.id}")
     paid = Order.objects.get()  # still one order
     assert (paid.id, paid.status, paid.amount) == (failed.id, "PAID", 3400)
@@ -232,7 +233,7 @@ def test_a_failed_order_is_paid_later_from_its_own_page(page, user, devstripe):
     enter_card(popup, VISA)
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     expect(main.get_by_role("button")).to_have_count(0)
     paid = Order.objects.get()
     assert (paid.id, paid.status) == (failed.id, "PAID")
@@ -277,7 +278,7 @@ def test_a_failed_order_paid_later_with_a_3d_secure_card_goes_through_the_banks_
     pay_button(popup).click()
     complete_authentication(page)
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     paid = Order.objects.get()
     assert (paid.id, paid.status) == (failed.id, "PAID")
     assert [path_of(request) for request in posted][1:] == [
@@ -307,7 +308,7 @@ def test_an_answer_lost_after_paying_a_failed_order_shows_pending_then_paid(page
     pay_button(popup).click()
 
     # The page cannot know how it went: it shows the order as the shop has it, paid.
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible(timeout=15_000)
     assert page.url.endswith(f"#/orders/{failed.id}")
     assert len(lost) == 1
     paid = Order.objects.get()
@@ -343,7 +344,7 @@ def test_pay_again_after_the_answer_to_a_new_order_was_lost_replays_it(page, use
     )
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     assert len(posted) == 2
     assert posted[0].headers["idempotency-key"] == posted[1].headers["idempotency-key"]
     assert posted[0].post_data == posted[1].post_data
@@ -383,7 +384,7 @@ def test_too_many_payment_attempts_keeps_the_attempt_for_after_the_wait(page, us
     assert Order.objects.count() == 0
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     assert len(posted) == 2
     assert posted[0].headers["idempotency-key"] == posted[1].headers["idempotency-key"]
     assert posted[0].post_data == posted[1].post_data

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from orders.models import Order, PaymentAttempt, StripeEvent
 from tests.frontend.shopper import (
+    JUST_PAID,
     THREE_D_SECURE,
     VISA,
     bank_check,
@@ -56,7 +57,7 @@ def test_a_card_without_a_challenge_pays_at_once_without_the_banks_step(page, us
     enter_card(popup, VISA)
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     order = Order.objects.get()
     assert order.status == "PAID"
     assert [path_of(request) for request in posted] == ["/api/order/"]
@@ -88,7 +89,7 @@ def test_a_3d_secure_card_shows_the_banks_step_and_completing_it_pays(page, user
 
     complete_authentication(page)
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     expect(challenge(page)).to_have_count(0)
     order.refresh_from_db()
     assert order.status == "PAID"
@@ -122,7 +123,7 @@ def test_the_banks_step_can_be_completed_with_the_keyboard_alone(page, user, dev
     expect(complete).to_be_focused()
     page.keyboard.press("Enter")
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_focused()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_focused()
     assert Order.objects.get().status == "PAID"
 
 
@@ -151,7 +152,7 @@ def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
     enter_card(popup, VISA)
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     paid = Order.objects.get()  # still one order
     assert (paid.id, paid.status) == (failed.id, "PAID")
     assert [path_of(request) for request in posted] == [
@@ -214,7 +215,7 @@ def test_an_interrupted_banks_step_opens_again_with_pay(page, user, devstripe):
     expect(challenge(page)).to_be_visible()
     complete_authentication(page)
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     assert len(lost) == 1
     order.refresh_from_db()
     assert order.status == "PAID"
@@ -249,7 +250,7 @@ def test_pay_again_after_confirm_got_no_answer_asks_the_shop_again_without_a_new
     )
     pay_button(popup).click()
 
-    expect(page.get_by_role("heading", name="Payment submitted")).to_be_visible()
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     order = Order.objects.get()
     assert order.status == "PAID"
     assert order.attempts.count() == 1

@@ -40,6 +40,9 @@ def test_a_shopper_lists_their_orders_newest_first(shopper_api, user, make_user,
         "failure_message",
         "payment_pending",
         "can_pay",
+        "card_brand",
+        "card_last4",
+        "receipt_url",
     }
     assert newest["amount"] == 3998
     assert newest["status"] == "FAILED"

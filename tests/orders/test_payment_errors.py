@@ -287,7 +287,8 @@ def test_a_refused_key_is_logged_critical_by_its_class_never_the_key(error, capl
 
     [record] = caplog.records
     assert (record.name, record.levelno) == ("orders.payments", logging.CRITICAL)
-    assert record.getMessage() == f"Stripe refused our API key: {type(error).__name__}"
+    assert record.getMessage() == "Stripe refused our API key"
+    assert record.error_class == type(error).__name__
     assert SECRET_KEY not in caplog.text
     assert "sk_test" not in caplog.text
 
@@ -300,16 +301,20 @@ def test_a_refused_key_is_logged_critical_by_its_class_never_the_key(error, capl
         (
             stripe.IdempotencyError("Keys for idempotent requests..."),
             logging.ERROR,
-            "Stripe refused a reused idempotency key",
+            ("Stripe refused a reused idempotency key", None),
         ),
         (
             stripe.APIConnectionError("Could not connect"),
             logging.WARNING,
-            "Stripe unavailable: APIConnectionError",
+            ("Stripe unavailable", "APIConnectionError"),
         ),
-        (stripe.RateLimitError("Slow down"), logging.WARNING, "Stripe unavailable: RateLimitError"),
-        (stripe.APIError("Boom"), logging.WARNING, "Stripe unavailable: APIError"),
-        (stripe.StripeError("Odd"), logging.ERROR, "Unexpected Stripe error: StripeError"),
+        (
+            stripe.RateLimitError("Slow down"),
+            logging.WARNING,
+            ("Stripe unavailable", "RateLimitError"),
+        ),
+        (stripe.APIError("Boom"), logging.WARNING, ("Stripe unavailable", "APIError")),
+        (stripe.StripeError("Odd"), logging.ERROR, ("Unexpected Stripe error", "StripeError")),
     ],
     ids=["card", "invalid", "idempotency", "connection", "rate-limit", "api", "other"],
 )
@@ -317,7 +322,10 @@ def test_what_each_error_logs(error, level, line, caplog):
     with caplog.at_level(logging.INFO, logger="orders.payments"):
         translate(error)
 
-    logged = [(record.levelno, record.getMessage()) for record in caplog.records]
+    logged = [
+        (record.levelno, (record.getMessage(), getattr(record, "error_class", None)))
+        for record in caplog.records
+    ]
     assert logged == ([] if level is None else [(level, line)])
 
 

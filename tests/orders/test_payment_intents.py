@@ -60,7 +60,8 @@ def test_the_order_has_one_payment_intent_and_each_card_confirms_it(pay, devstri
         "idempotency_key": order.payment_intent_key,
     }
     assert creation["idempotency_key"] == order.payment_intent_key
-    assert order.payment_intent_key.startswith(f"order-{order.id}-create_payment_intent-1-")
+    # Chosen before the order has an id (it is inserted with it): the shopper's id.
+    assert order.payment_intent_key.startswith(f"user-{order.user_id}-create_payment_intent-")
     [confirmation] = devstripe.requests(path="/v1/payment_intents/*", method="POST")
     assert confirmation["path"] == f"/v1/payment_intents/{order.stripe_payment_intent_id}/confirm"
     assert confirmation["params"]["payment_method"] == "pm_card_visa"

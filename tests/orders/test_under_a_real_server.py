@@ -126,8 +126,10 @@ def test_a_webhook_from_stripe_settles_an_order_whose_answer_was_lost(
     buyer, devstripe, shop_url, webhooks_to
 ):
     webhooks_to(shop_url)
-    # Late enough that the shop has answered 503 before the event arrives.
-    devstripe.configure(webhook_delay_ms=1500)
+    # Late enough that the shop has answered 503 before the event arrives: the SDK's
+    # retries of the lost answers (with their back-off) take seconds on a busy machine,
+    # and an event arriving meanwhile rightly makes the answer 201.
+    devstripe.configure(webhook_delay_ms=6000)
     devstripe.add_fault(method="POST", path="/v1/charges", mode="drop_after", times=3)
 
     response = buyer()

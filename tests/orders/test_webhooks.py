@@ -166,7 +166,9 @@ def test_an_event_for_an_unknown_order_is_logged_and_acknowledged(api, caplog):
 
     assert response.status_code == 200
     assert response.json()["outcome"] == "unknown_order"
-    assert "names an order that does not exist" in caplog.text
+    [anomaly] = [record for record in caplog.records if record.getMessage() == "payment anomaly"]
+    assert anomaly.reason == "names an order that does not exist"
+    assert anomaly.stripe_id == event_object_id
     assert PaymentAnomaly.objects.get().stripe_id == event_object_id
 
 

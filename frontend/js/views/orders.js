@@ -1,5 +1,7 @@
 /* Views: "My orders" (every order with its date, product, quantity, amount and status)
- * and one order (/orders/<id>), which is also the "payment submitted" confirmation.
+ * and one order (/orders/<id>). Right after paying, that page is the confirmation
+ * ("Thank you — your order is confirmed", the card, the receipt, what next);
+ * opened later it shows the order's status and details, without thanking again.
  *
  * A payment whose outcome is not known yet (the shop could not hear from Stripe, or the
  * answer was lost) shows as "Payment pending — confirming with Stripe": the page asks
@@ -17,11 +19,18 @@
   // request; `order` is null when only the id is known (the answer was lost).
   const recent = new Map();
 
+  // Right after paying (the pop-up, or the confirming page, saw it paid).
+  const JUST_PAID = {
+    icon: 'bi-check-circle-fill text-success',
+    heading: 'Thank you — your order is confirmed',
+    lead: 'Your payment went through.',
+  };
+
   const HEADLINES = {
     PAID: {
       icon: 'bi-check-circle-fill text-success',
-      heading: 'Payment submitted',
-      lead: 'Thank you! Your payment went through and your order is confirmed.',
+      heading: 'Order paid',
+      lead: 'This order is paid and confirmed.',
     },
     PENDING: {
       icon: 'bi-hourglass-split text-warning',
@@ -102,13 +111,49 @@
     if (awaitsOutcome(order)) {
       $row.find('.order-note').text('Confirming the payment with Stripe');
     } else if (order.status === 'FAILED') {
-      $row.find('.order-failure').text(order.failure_message);
+      $row.find('.order-failure').text(order.failure_message).attr('title', order.failure_message);
     }
     if (canPay(order)) $row.find('.order-row-actions').append(payButton(order).addClass('btn-sm'));
     return $row;
   }
 
+  const BRANDS = {
+    visa: 'Visa', mastercard: 'Mastercard', amex: 'American Express', discover: 'Discover',
+    diners: 'Diners Club', jcb: 'JCB', unionpay: 'UnionPay',
+  };
+
+  /* "Visa •••• 4242" from the order's card_brand and card_last4, or '' when the shop
+     did not say (older servers, or no card charged yet). */
+  function cardLine(order) {
+    if (!order.card_last4) return '';
+    const brand = BRANDS[String(order.card_brand || '').toLowerCase()] || order.card_brand || 'Card';
+    return `${brand} •••• ${order.card_last4}`;
+  }
+
+  /* A https link from the API (Stripe's receipt page), or null. */
+  function receiptUrl(order) {
+    return /^https:\/\//.test(order.receipt_url || '') ? order.receipt_url : null;
+  }
+
+  function detailRow(label, $value) {
+    return $('<div class="list-group-item d-flex justify-content-between gap-3 order-extra"></div>')
+      .append($('<dt class="fw-normal text-body-secondary"></dt>').text(label))
+      .append($('<dd class="mb-0 text-end"></dd>').append($value));
+  }
+
   function showDetails($view, order) {
+    $view.find('.order-extra').remove();
+    const $details = $view.find('.order-details');
+    if (cardLine(order) && isPaid(order)) {
+      $details.append(detailRow('Paid with', $('<span class="order-card-used"></span>').text(cardLine(order))));
+    }
+    if (receiptUrl(order) && isPaid(order)) {
+      $details.append(detailRow('Receipt', $('<a target="_blank" rel="noopener noreferrer" class="order-receipt"></a>')
+        .attr('href', receiptUrl(order))
+        .append(document.createTextNode('View receipt'),
+          '<span class="visually-hidden"> (opens in a new tab)</span>',
+          '<i class="bi bi-box-arrow-up-right ms-1" aria-hidden="true"></i>')));
+    }
     $view.find('.order-id').text(`#${order.id}`);
     $view.find('.order-product').text(order.product.name);
     $view.find('.order-quantity').text(order.quantity);
@@ -126,7 +171,22 @@
     $view.find('.order-actions').empty().prop('hidden', true);
   }
 
-  function showOrder($view, order) {
+  /* What to do next after paying: the receipt, where the order is kept. */
+  function nextStep(order) {
+    const parts = [];
+    if (cardLine(order)) parts.push(`Paid with ${cardLine(order)}.`);
+    // The shop emails a receipt for every paid order (orders' receipt job).
+    parts.push('A receipt is on its way to your email; the order is kept in My orders.');
+    return parts.join(' ');
+  }
+
+  /* The order's status; `justPaid`: the shopper paid it a moment ago (the confirmation). */
+  function showOrder($view, order, justPaid = false) {
+    if (justPaid && isPaid(order)) {
+      showHeadline($view, JUST_PAID, `${JUST_PAID.lead} ${nextStep(order)}`);
+      showDetails($view, order);
+      return;
+    }
     const look = HEADLINES[order.status] || HEADLINES.PENDING;
     showHeadline($view, look, order.status === 'FAILED' && order.failure_message ? order.failure_message : '');
     if (order.status === 'FAILED' && canPay(order)) {
@@ -192,8 +252,9 @@
       if (body && body.requires_action && body.client_secret) {
         showBankWaiting($view, latest, body.client_secret);
       } else if (!awaitsOutcome(latest) && (isPaid(latest) || latest.status === 'FAILED')) {
-        showOrder($view, latest);
-        announce($view, HEADLINES[latest.status].heading);
+        // Settled while the shopper waited here: a payment they just made.
+        showOrder($view, latest, true);
+        announce($view, isPaid(latest) ? JUST_PAID.heading : HEADLINES[latest.status].heading);
       } else {
         showDetails($view, latest);
         askLater(error && error.retryAfter);
@@ -213,9 +274,9 @@
 
   /* An order just shown: confirmed with the shop while its outcome is unknown
      (`pending`: the pop-up got no answer, or one that left it open). */
-  function present($view, order, pending) {
+  function present($view, order, pending, justPaid = false) {
     if (!isPaid(order) && (pending || awaitsOutcome(order))) confirmUntilSettled($view, order);
-    else showOrder($view, order);
+    else showOrder($view, order, justPaid);
   }
 
   function failed($where, error, retry) {
@@ -268,7 +329,7 @@
     const seen = recent.get(id);
     recent.delete(id); // shown once; a reload asks the API
     if (seen && seen.order) {
-      present($view, seen.order, seen.pending);
+      present($view, seen.order, seen.pending, true); // the pop-up just paid it
       return;
     }
     const $details = $card.children().detach();
@@ -277,7 +338,8 @@
       Shop.api.get(`/api/order/${id}/`, { auth: true })
         .then(({ body }) => {
           $card.empty().append($details);
-          present($view, body, Boolean(seen && seen.pending));
+          // `seen`: the pop-up just paid it, and only the answer was lost.
+          present($view, body, Boolean(seen && seen.pending), Boolean(seen));
         })
         .catch((error) => failed($card.addClass('p-4'), error, load));
     };

@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from orders import leases, payments, recovery
+from orders import leases, payments, receipts, recovery
 from orders.models import PaymentAnomaly
 
 # Longer than a run may take; a run that died holding the lease frees it after this.
@@ -15,9 +15,10 @@ class Command(BaseCommand):
     help = (
         "Settle from Stripe's own record every order whose state may not be Stripe's: "
         "pending orders older than --older-than seconds, attempts whose answer was lost, "
-        "failed orders holding a PaymentIntent; cancel bank steps left for a day; print "
-        "payment anomalies. One run at a time across instances (a database lease); safe "
-        "to run again and again (a systemd timer does every 5 minutes on Elastic Beanstalk)."
+        "failed orders holding a PaymentIntent; cancel bank steps left for a day; email "
+        "the receipts still due; print payment anomalies. One run at a time across "
+        "instances (a database lease); safe to run again and again (a systemd timer does "
+        "every 5 minutes on Elastic Beanstalk)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,6 +53,11 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(f"order {order.pk}: still {status}")
         finished = recovery.finish_idempotency_records()
+        # Orders this run made PAID have their receipts sent by background threads: let
+        # them finish before the process ends. Then the receipts whose sender died or
+        # whose mail server failed.
+        receipts.wait_for_background_sends(timeout=receipts.send_budget().total_seconds())
+        receipt_run = receipts.send_due_receipts()
         for anomaly in recovery.anomalies_since(started):
             self.stdout.write(
                 f"ANOMALY {anomaly.object_type} {anomaly.stripe_id} "
@@ -61,6 +67,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"reconciled {changed} order(s); {unavailable} left for the next run; "
             f"{finished} idempotency key(s) finished; "
+            f"{receipt_run.sent} receipt(s) sent, {receipt_run.not_sent} left for the next run; "
             f"{PaymentAnomaly.objects.count()} payment anomaly(ies) on record "
             "(admin: Payment anomalies)."
         )
