@@ -230,6 +230,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, STRIPE_JS, "application/javascript; charset=utf-8")
         elif path.startswith("/3ds/"):
             self._threeds(path, url.query, body)
+        elif path.startswith("/receipts/payment/") and self.command == "GET":
+            self._receipt(path.rsplit("/", 1)[-1])
         else:
             self._send_json(*self._error(unrecognized_url(self.command, path)))
 
@@ -496,6 +498,33 @@ class Handler(BaseHTTPRequestHandler):
                 raise ParamError("No webhook_url and webhook_secret are configured.")
             return 200, {"event": event_id, "queued": True}
         raise StripeError(f"Unknown control route: {method} {path}", status=404)
+
+    # -- a paid charge's receipt page (Stripe's is at charge.receipt_url) -------
+
+    def _receipt(self, charge_id: str) -> None:
+        store = self.server.store
+        with store.lock:
+            charge = store.get(charge_id, "charge")
+            charge = dict(charge) if charge is not None and charge["paid"] else None
+        if charge is None:
+            self._send(404, b"No such receipt\n", "text/plain; charset=utf-8")
+            return
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        brand = card.get("brand") or "card"
+        lines = [
+            f"Amount paid: {money(charge['amount'], charge['currency'])} "
+            f"{charge['currency'].upper()}",
+            f"Payment method: {_BRAND_NAMES.get(brand, brand.title())} - {card.get('last4', '')}",
+            f"Receipt for charge {charge['id']}",
+        ]
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        page = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            "<title>Receipt (devstripe)</title></head><body><h1>Receipt</h1>"
+            f"<ul>{items}</ul><p>devstripe, the local Stripe stand-in: no real money moved."
+            "</p></body></html>"
+        )
+        self._send(200, page.encode(), "text/html; charset=utf-8")
 
     # -- the test 3-D Secure page ----------------------------------------------
 

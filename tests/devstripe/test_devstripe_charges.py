@@ -3,6 +3,7 @@
 import time
 
 import pytest
+import requests
 import stripe
 
 NEXT_YEAR = time.gmtime().tm_year + 1
@@ -341,3 +342,20 @@ def test_charges_do_not_carry_refunds_unless_expanded(client):
     paid = charge(client)
     assert "refunds" not in paid
     assert "refunds" not in client.v1.charges.retrieve(paid.id)
+
+
+def test_a_paid_charge_has_a_receipt_page_at_its_receipt_url(client):
+    paid = charge(client, source="tok_visa", amount=1999)
+
+    page = requests.get(paid.receipt_url, timeout=10)
+
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "19.99 USD" in page.text
+    assert "Visa - 4242" in page.text
+    assert paid.id in page.text
+
+
+def test_no_receipt_page_for_a_charge_that_does_not_exist(devstripe):
+    page = requests.get(f"{devstripe.url}/receipts/payment/ch_unknown", timeout=10)
+    assert page.status_code == 404

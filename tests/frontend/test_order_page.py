@@ -42,6 +42,23 @@ def test_the_confirmation_shows_once_right_after_paying_with_what_comes_next(pag
     expect(main).not_to_contain_text("Thank you")
 
 
+def test_the_confirmation_of_a_card_payment_names_the_card_once_the_shop_knows_it(
+    page, user, devstripe
+):
+    # The pop-up pays with a PaymentIntent, whose answer names its charge only: the shop
+    # learns the card's brand and last four just after (with the receipt), and the
+    # confirmation shows them without a reload.
+    log_in(page, user.email)
+    order = pay_for_a_tote(page)
+
+    main = page.locator("#main")
+    expect(main).to_contain_text("Visa •••• 4242", timeout=15_000)
+    expect(main).to_contain_text("Paid with Visa •••• 4242.")
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
+    order.refresh_from_db()
+    assert (order.card_brand, order.card_last4) == ("visa", "4242")
+
+
 def with_receipt_details(details):
     """Answers GET /api/order/<id>/ as the shop does, with `details` put in (or taken out:
     None) — whatever the shop's version sends, the page is tried with and without them."""

@@ -185,6 +185,7 @@
     if (justPaid && isPaid(order)) {
       showHeadline($view, JUST_PAID, `${JUST_PAID.lead} ${nextStep(order)}`);
       showDetails($view, order);
+      if (!order.card_last4) addCardDetailsLater($view, order.id);
       return;
     }
     const look = HEADLINES[order.status] || HEADLINES.PENDING;
@@ -193,6 +194,29 @@
       $view.find('.order-actions').append(payButton(order)).prop('hidden', false);
     }
     showDetails($view, order);
+  }
+
+  /* Stripe's answer to a PaymentIntent names its charge only: the shop learns the card's
+     brand and last four a moment after the payment (with its receipt). The confirmation
+     asks for them again a few times, and shows them once they are known. */
+  const CARD_DETAILS_DELAYS_MS = [1000, 2000, 4000];
+
+  function addCardDetailsLater($view, orderId, attempt = 0) {
+    if (attempt >= CARD_DETAILS_DELAYS_MS.length) return;
+    setTimeout(() => {
+      if (!onPage($view)) return;
+      Shop.api.get(`/api/order/${orderId}/`, { auth: true })
+        .then(({ body }) => {
+          if (!onPage($view) || !isPaid(body)) return;
+          if (!body.card_last4) {
+            addCardDetailsLater($view, orderId, attempt + 1);
+            return;
+          }
+          $view.find('.order-lead').text(`${JUST_PAID.lead} ${nextStep(body)}`);
+          showDetails($view, body);
+        })
+        .catch(() => {}); // the confirmation stands without them
+    }, CARD_DETAILS_DELAYS_MS[attempt]);
   }
 
   /* A change on a page already shown: said to screen readers, whose focus stays put. */
