@@ -62,6 +62,11 @@ def fits_the_screen(page):
 def fits_a_phone(page):
     """The page as it is fits a phone's width (then back to desktop size)."""
     page.set_viewport_size(PHONE)
+    # Once the page has laid itself out again for the new width (a resize can take a
+    # frame or two); a page that overflows stays so, and the wait fails.
+    page.wait_for_function(
+        "document.documentElement.scrollWidth <= window.innerWidth", timeout=5_000
+    )
     assert fits_the_screen(page)
     page.set_viewport_size(DESKTOP)
 
