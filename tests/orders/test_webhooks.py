@@ -5,24 +5,11 @@ import time
 
 import pytest
 
-from orders import checkout
 from orders.models import Order, PaymentAnomaly, StripeEvent
-from tests.orders.stripe_events import charge, charge_attempt_for, deliver, event, sign
+from tests.orders.stripe_events import charge, deliver, event, sign
 from tests.servers import WEBHOOK_SECRET
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def webhook_secret(settings):
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-
-
-@pytest.fixture
-def pending_order(user, product):
-    order = checkout.place_order(user=user, product=product, quantity=1)
-    charge_attempt_for(order)
-    return order
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_secret")]
 
 
 def status_of(order):
