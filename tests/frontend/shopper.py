@@ -7,6 +7,7 @@ same labels as Stripe's card Element.
 
 import datetime
 import re
+import time
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
@@ -16,6 +17,19 @@ from tests.helpers import PASSWORD
 VISA = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
 THREE_D_SECURE = "4000 0027 6000 3184"  # the bank asks for 3-D Secure
+
+
+def wait_until_true(page, expression, arg=None, timeout=5_000):
+    """Wait until `expression` (JavaScript, a function when `arg` is given) is true on the page.
+
+    Not Playwright's wait_for_function: that compiles its predicate with eval inside the
+    page, which the shop's Content-Security-Policy rightly forbids. page.evaluate goes
+    through the browser's DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression, arg):
+        assert time.monotonic() < deadline, f"still false after {timeout} ms: {expression}"
+        page.wait_for_timeout(50)
 
 
 def next_year_expiry():

@@ -25,6 +25,7 @@ from tests.frontend.shopper import (
     pay_button,
     payments_posted,
     sign_up,
+    wait_until_true,
 )
 from tests.helpers import charges_at, succeeded_charges
 
@@ -47,8 +48,8 @@ def test_a_new_shopper_signs_up_is_logged_in_pays_and_finds_the_order_paid(page,
     tshirt = page.locator(".product-card", has_text="Idempotent T-shirt")
     expect(tshirt).to_contain_text("$19.99")
     # Its picture ships with the shop and loads from it.
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=tshirt.locator("img").element_handle()
+    wait_until_true(
+        page, "img => img.complete && img.naturalWidth > 0", tshirt.locator("img").element_handle()
     )
     assert "/static/catalog/products/" in tshirt.locator("img").get_attribute("src")
 

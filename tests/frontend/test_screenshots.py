@@ -36,6 +36,7 @@ from tests.frontend.shopper import (
     pay_button,
     pay_now,
     sign_up,
+    wait_until_true,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,9 +108,10 @@ def at_desktop_and_phone_width(page, screenshot, name):
 
 def picture_loaded(product_card):
     """Wait until the product's picture shows (they load lazily)."""
-    product_card.page.wait_for_function(
+    wait_until_true(
+        product_card.page,
         "img => img.complete && img.naturalWidth > 0",
-        arg=product_card.locator("img").element_handle(),
+        product_card.locator("img").element_handle(),
     )
 
 

@@ -35,6 +35,7 @@ from tests.frontend.shopper import (
     pay_button,
     pay_now,
     payments_posted,
+    wait_until_true,
 )
 from tests.helpers import payment_intents_at, succeeded_charges
 
@@ -64,9 +65,7 @@ def fits_a_phone(page):
     page.set_viewport_size(PHONE)
     # Once the page has laid itself out again for the new width (a resize can take a
     # frame or two); a page that overflows stays so, and the wait fails.
-    page.wait_for_function(
-        "document.documentElement.scrollWidth <= window.innerWidth", timeout=5_000
-    )
+    wait_until_true(page, "document.documentElement.scrollWidth <= window.innerWidth")
     assert fits_the_screen(page)
     page.set_viewport_size(DESKTOP)
 
