@@ -597,6 +597,9 @@ def bench_database(kind, args, cpus, repetition):
             "STRIPE_WEBHOOK_SECRET": "whsec_" + os.urandom(16).hex(),
             "GUNICORN_BIND": "127.0.0.1",
             "PORT": str(port),
+            # Required with DJANGO_DEBUG off: the shop serves its front end itself here,
+            # behind the (pretended) load balancer's HTTPS.
+            "FRONTEND_URL": f"https://127.0.0.1:{port}",
             # The buyers are load generators on one address, far faster than shoppers:
             # the payment limits (orders/throttling.py) would measure themselves.
             "THROTTLE_PAYMENT_RATE": "1000000/min",

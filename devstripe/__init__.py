@@ -2,8 +2,9 @@
 
 This is NOT Stripe and moves no money. It is a small local HTTP server that
 answers a subset of Stripe's API (tokens, charges, refunds, payment methods,
-payment intents, events, signed webhooks) in Stripe's wire format, serves a
-Stripe.js stand-in at ``/v3/`` and a test 3-D Secure page, and lets tests
+ConfirmationTokens, payment intents, events, signed webhooks) in Stripe's wire
+format, serves a Stripe.js stand-in at ``/v3/``, a test 3-D Secure page and a test
+redirect page (amazon_pay), settles bank debits later on a timer, and lets tests
 inject faults and latency through ``/_devstripe/`` control routes.
 
 The shop's code never imports this package: it talks to devstripe over HTTP

@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 
+from . import API_VERSION
 from .errors import StripeError
 from .server import make_server
 from .store import Config
@@ -41,6 +42,18 @@ def main(argv: list[str] | None = None) -> int:
         help="requests per second per endpoint, e.g. POST /v1/charges (default: as "
         "--rate-limit; Stripe's default is 25)",
     )
+    parser.add_argument(
+        "--webhook-api-version",
+        default=API_VERSION,
+        help="the webhook endpoint's API version, stamped on events as api_version "
+        f"(default {API_VERSION})",
+    )
+    parser.add_argument(
+        "--processing-delay-ms",
+        type=int,
+        default=3000,
+        help="how long a US bank account debit stays processing before it settles",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     args = parser.parse_args(argv)
     if bool(args.webhook_url) != bool(args.webhook_secret):
@@ -54,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                 "webhook_url": args.webhook_url,
                 "webhook_secret": args.webhook_secret,
                 "webhook_delay_ms": args.webhook_delay_ms,
+                "webhook_api_version": args.webhook_api_version,
+                "processing_delay_ms": args.processing_delay_ms,
                 "rate_limit": args.rate_limit,
                 "endpoint_rate_limit": args.rate_limit
                 if args.endpoint_rate_limit is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from . import cards
+from . import cards, methods
 from .cards import Card, Decline
 from .core import (
     Ctx,
@@ -20,7 +20,7 @@ from .core import (
     search,
 )
 from .errors import ParamError, StripeError, missing
-from .params import metadata, one_of, positive_int, require, to_bool
+from .params import metadata, one_of, positive_int, to_bool
 
 # -- tokens, cards and payment methods --------------------------------------
 
@@ -89,39 +89,107 @@ def _billing_details(raw: Any) -> dict[str, Any]:
 def _new_payment_method(
     ctx: Ctx, card: Card, billing: dict[str, Any] | None = None, meta: dict | None = None
 ) -> dict[str, Any]:
+    pm = new_payment_method(ctx, "card", cards.payment_method_card(card), billing, meta)
+    ctx.store.cards[pm["id"]] = card
+    return pm
+
+
+def new_payment_method(
+    ctx: Ctx,
+    pm_type: str,
+    details: dict[str, Any],
+    billing: dict[str, Any] | None = None,
+    meta: dict | None = None,
+) -> dict[str, Any]:
+    """A PaymentMethod of ``pm_type`` whose type-specific hash is ``details``; the caller
+    keeps its card or account number in the store (never in the object)."""
     pm = {
         "id": new_id("pm"),
         "object": "payment_method",
         "allow_redisplay": "unspecified",
         "billing_details": billing or _billing_details(None),
-        "card": cards.payment_method_card(card),
+        pm_type: details,
         "created": now(),
         "customer": None,
         "livemode": False,
         "metadata": meta or {},
-        "type": "card",
+        "type": pm_type,
     }
-    ctx.store.cards[pm["id"]] = card
     return ctx.store.add(pm)
 
 
-def create_payment_method(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
-    pm_type = require(params, "type")
-    if pm_type != "card":
+def parse_payment_method_data(
+    ctx: Ctx, data: Any, prefix: str
+) -> tuple[str, dict[str, Any], dict[str, Any], Card | None, str | None]:
+    """Validate PaymentMethod data (``type``, ``card[...]`` / ``us_bank_account[...]``,
+    ``billing_details``) as Stripe does when it creates one: (type, the type's hash,
+    billing_details, card, bank account number). Nothing is stored."""
+    if not isinstance(data, dict):
         raise ParamError(
-            f"devstripe supports only PaymentMethods of type `card`, not `{pm_type}`.",
-            param="type",
+            f"Missing required param: {prefix}[type].", code="parameter_missing", param=prefix
         )
-    raw = params.get("card")
-    if not isinstance(raw, dict):
-        raise ParamError("Missing required param: card.", code="parameter_missing", param="card")
-    billing = _billing_details(params.get("billing_details"))
+    pm_type = data.get("type")
+    type_param = f"{prefix}[type]" if prefix else "type"
+    if pm_type in (None, ""):
+        raise ParamError(
+            f"Missing required param: {type_param}.", code="parameter_missing", param=type_param
+        )
+    if pm_type not in methods.TYPES:
+        raise methods.unknown_type(pm_type, type_param)
+    billing = _billing_details(data.get("billing_details"))
+
+    def param(name: str) -> str:
+        return f"{prefix}[{name}]" if prefix else name
+
+    if pm_type == "card":
+        raw = data.get("card")
+        if not isinstance(raw, dict):
+            raise ParamError(
+                f"Missing required param: {param('card')}.",
+                code="parameter_missing",
+                param=param("card"),
+            )
+        if raw.get("token"):
+            card, _ = _spend_token(ctx, raw["token"], param("card") + "[token]")
+        else:
+            card = cards.parse_card(raw, param("card"))
+        return pm_type, cards.payment_method_card(card), billing, card, None
+    if pm_type == "us_bank_account":
+        if not billing["name"]:
+            # ACH debits need the account holder's name (Stripe requires it too).
+            raise ParamError(
+                f"Missing required param: {param('billing_details')}[name].",
+                code="parameter_missing",
+                param=param("billing_details") + "[name]",
+            )
+        number, bank = methods.parse_bank_account(
+            data.get("us_bank_account"), param("us_bank_account")
+        )
+        return pm_type, bank, billing, None, number
+    return pm_type, {}, billing, None, None
+
+
+def store_payment_method(
+    ctx: Ctx,
+    pm_type: str,
+    details: dict[str, Any],
+    billing: dict[str, Any],
+    card: Card | None,
+    account_number: str | None,
+    meta: dict | None = None,
+) -> dict[str, Any]:
+    pm = new_payment_method(ctx, pm_type, copy.deepcopy(details), copy.deepcopy(billing), meta)
+    if card is not None:
+        ctx.store.cards[pm["id"]] = card
+    if account_number is not None:
+        ctx.store.bank_accounts[pm["id"]] = account_number
+    return pm
+
+
+def create_payment_method(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     meta = metadata(params.get("metadata"))
-    if raw.get("token"):
-        card, _ = _spend_token(ctx, raw["token"], "card[token]")
-    else:
-        card = cards.parse_card(raw)
-    return _new_payment_method(ctx, card, billing, meta)
+    parsed = parse_payment_method_data(ctx, params, "")
+    return store_payment_method(ctx, *parsed, meta=meta)
 
 
 def payment_method(ctx: Ctx, pm_id: Any, param: str = "payment_method") -> dict[str, Any]:
@@ -161,32 +229,41 @@ def new_charge(
     currency: str,
     description: str | None,
     meta: dict[str, str],
-    card: Card,
+    card: Card | None,
     decline: Decline | None,
     payment_method: str,
     source: dict[str, Any] | None = None,
     payment_intent: str | None = None,
     billing_details: dict[str, Any] | None = None,
     three_d_secure: dict[str, Any] | None = None,
+    method_details: dict[str, Any] | None = None,
+    pending: bool = False,
 ) -> dict[str, Any]:
-    paid = decline is None
-    cvc_result = cards.cvc_check(card, decline)
-    if source is not None:
-        source = {**source, "cvc_check": cvc_result}
+    """A card charge (``card``), or another method's (``method_details``: its
+    payment_method_details); ``pending`` for a debit that settles later (settle_charge)."""
+    paid = decline is None and not pending
+    if card is not None:
+        cvc_result = cards.cvc_check(card, decline)
+        method_details = {
+            "card": cards.charge_card_details(card, amount, paid, cvc_result, three_d_secure),
+            "type": "card",
+        }
+        if source is not None:
+            source = {**source, "cvc_check": cvc_result}
     charge_id = new_id("ch")
     charge = {
         "id": charge_id,
         "object": "charge",
         "amount": amount,
-        "amount_captured": amount if paid else 0,
+        "amount_captured": amount if paid or pending else 0,
         "amount_refunded": 0,
         "application": None,
         "application_fee": None,
         "application_fee_amount": None,
-        "balance_transaction": new_id("txn") if paid else None,
+        "balance_transaction": new_id("txn") if paid or pending else None,
         "billing_details": billing_details or _billing_details(None),
         "calculated_statement_descriptor": "DEVSTRIPE",
-        "captured": paid,
+        "captured": paid or pending,
         "created": now(),
         "currency": currency,
         "customer": None,
@@ -195,26 +272,27 @@ def new_charge(
         "dispute": None,
         "disputed": False,
         "failure_balance_transaction": None,
-        "failure_code": None if paid else decline.code,
-        "failure_message": None if paid else decline.message,
+        "failure_code": None if decline is None else decline.code,
+        "failure_message": None if decline is None else decline.message,
         "fraud_details": {},
         "livemode": False,
         "metadata": dict(meta),
         "on_behalf_of": None,
-        "outcome": cards.APPROVED_OUTCOME if paid else decline.charge_outcome(),
+        "outcome": None
+        if pending
+        else cards.APPROVED_OUTCOME
+        if decline is None
+        else decline.charge_outcome(),
         "paid": paid,
         "payment_intent": payment_intent,
         "payment_method": payment_method,
-        "payment_method_details": {
-            "card": cards.charge_card_details(card, amount, paid, cvc_result, three_d_secure),
-            "type": "card",
-        },
+        "payment_method_details": method_details,
         "radar_options": {},
         "receipt_email": None,
         "receipt_number": None,
         # Stripe gives every paid charge its receipt page (https://pay.stripe.com/receipts/…);
         # devstripe's stands at devstripe, where the caller reached it.
-        "receipt_url": f"{ctx.base_url}/receipts/payment/{charge_id}" if paid else None,
+        "receipt_url": f"{ctx.base_url}/receipts/payment/{charge_id}" if paid or pending else None,
         "refunded": False,
         "review": None,
         "shipping": None,
@@ -222,13 +300,39 @@ def new_charge(
         "source_transfer": None,
         "statement_descriptor": None,
         "statement_descriptor_suffix": None,
-        "status": "succeeded" if paid else "failed",
+        "status": "pending" if pending else "succeeded" if paid else "failed",
         "transfer_data": None,
         "transfer_group": None,
     }
     ctx.store.add(charge)
-    emit(ctx, "charge.succeeded" if paid else "charge.failed", charge)
+    emit(
+        ctx,
+        "charge.pending" if pending else "charge.succeeded" if paid else "charge.failed",
+        charge,
+    )
     return charge
+
+
+def settle_charge(ctx: Ctx, charge: dict[str, Any], failure: Decline | None) -> None:
+    """A pending debit settles: succeeded (paid), or failed with the bank's reason."""
+    previous = {"status": charge["status"], "paid": charge["paid"]}
+    if failure is None:
+        charge.update(status="succeeded", paid=True, outcome=cards.APPROVED_OUTCOME)
+        emit(ctx, "charge.succeeded", charge, previous)
+        return
+    charge.update(
+        status="failed",
+        paid=False,
+        captured=False,
+        amount_captured=0,
+        balance_transaction=None,
+        failure_balance_transaction=new_id("txn"),
+        failure_code=failure.code,
+        failure_message=failure.message,
+        outcome=failure.charge_outcome(),
+        receipt_url=None,
+    )
+    emit(ctx, "charge.failed", charge, previous)
 
 
 def create_charge(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
@@ -345,7 +449,7 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             "charge": charge["id"],
             "created": now(),
             "currency": charge["currency"],
-            "destination_details": {"card": {"type": "refund"}, "type": "card"},
+            "destination_details": _refund_destination(charge),
             "metadata": meta,
             "payment_intent": charge["payment_intent"],
             "reason": reason,
@@ -361,6 +465,13 @@ def create_refund(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     emit(ctx, "charge.refunded", charge, previous)
     emit(ctx, "refund.created", refund)
     return refund
+
+
+def _refund_destination(charge: dict[str, Any]) -> dict[str, Any]:
+    method = (charge.get("payment_method_details") or {}).get("type") or "card"
+    if method == "card":
+        return {"card": {"type": "refund"}, "type": "card"}
+    return {method: {}, "type": method}
 
 
 def retrieve_refund(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:

@@ -50,6 +50,8 @@ class Ctx:
     key_kind: str | None = None  # "secret" or "publishable"
     client_ip: str | None = None
     events: list[dict[str, Any]] = field(default_factory=list)  # to deliver as webhooks
+    # PaymentIntents now `processing`, to settle after the processing delay.
+    settlements: list[str] = field(default_factory=list)
 
 
 # -- money -----------------------------------------------------------------
@@ -120,7 +122,8 @@ def emit(ctx: Ctx, event_type: str, obj: dict[str, Any], previous: dict | None =
     event: dict[str, Any] = {
         "id": new_id("evt"),
         "object": "event",
-        "api_version": API_VERSION,
+        # Stripe renders an event in the API version of the webhook endpoint it goes to.
+        "api_version": config.webhook_api_version or API_VERSION,
         "created": now(),
         "data": {"object": copy.deepcopy(obj)},
         "livemode": False,

@@ -8,9 +8,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from . import cards
+from . import cards, methods
 from .cards import Card, Decline
-from .charges import declined, new_charge, payment_method
+from .charges import declined, new_charge, payment_method, settle_charge
+from .confirmation_tokens import spend_token, usable_token
 from .core import (
     Ctx,
     amount_and_currency,
@@ -96,6 +97,7 @@ def _require_return_url(automatic: dict[str, Any] | None, return_url: str | None
 
 
 def _confirm_options(params: dict[str, Any]) -> dict[str, Any]:
+    """The confirmation's own parameters (a ConfirmationToken fills in those not sent)."""
     return {
         "return_url": optional_str(params, "return_url"),
         "use_stripe_sdk": to_bool(params.get("use_stripe_sdk"), "use_stripe_sdk"),
@@ -121,10 +123,10 @@ def create_payment_intent(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
                 param="automatic_payment_methods",
             )
         for pm_type in types:
-            if pm_type != "card":
+            if pm_type not in methods.TYPES:
                 raise ParamError(
                     f"The payment method type provided: {pm_type} is invalid. devstripe "
-                    "supports only `card`.",
+                    "supports " + ", ".join(f"`{t}`" for t in methods.TYPES) + ".",
                     param="payment_method_types",
                 )
         automatic_obj = None
@@ -146,7 +148,13 @@ def create_payment_intent(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             "always",
         )
         automatic_obj = {"allow_redirects": allow, "enabled": True} if enabled else None
+        # The methods "enabled in the Dashboard": devstripe's three, less the redirect
+        # one when redirects are not allowed.
         types = ["card"]
+        if enabled:
+            types = [
+                t for t in methods.TYPES if allow == "always" or t not in methods.REDIRECT_TYPES
+            ]
     confirmation_method = one_of(
         params.get("confirmation_method"),
         "confirmation_method",
@@ -166,7 +174,7 @@ def create_payment_intent(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     confirm = to_bool(params.get("confirm"), "confirm")
     options = _confirm_options(params)
     if not confirm:
-        for name in ("return_url", "off_session", "error_on_requires_action"):
+        for name in ("return_url", "off_session", "error_on_requires_action", "confirmation_token"):
             if params.get(name) not in (None, ""):
                 raise ParamError(
                     f"You passed `{name}` but this parameter can only be used when "
@@ -174,15 +182,18 @@ def create_payment_intent(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
                     param=name,
                 )
     pm_id = optional_str(params, "payment_method")
+    token = None
     if confirm:
-        if not pm_id:
+        if not pm_id and not optional_str(params, "confirmation_token"):
             raise ParamError(MISSING_PAYMENT_METHOD, code="payment_intent_unexpected_state")
-        _require_return_url(automatic_obj, options["return_url"])
     description = optional_str(params, "description")
     meta = metadata(params.get("metadata"))
     receipt_email = optional_str(params, "receipt_email")
 
-    pm = payment_method(ctx, pm_id) if pm_id else None
+    if confirm:
+        pm, token = _plan_confirmation(ctx, params, options, automatic_obj, types, None)
+    else:
+        pm = payment_method(ctx, pm_id) if pm_id else None
     intent_id = new_id("pi")
     intent = ctx.store.add(
         {
@@ -237,8 +248,72 @@ def create_payment_intent(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     )
     emit(ctx, "payment_intent.created", intent)
     if confirm:
+        pm = _use_token(ctx, intent, pm, token)
         _confirm(ctx, intent, pm, **options)
     return intent
+
+
+def _plan_confirmation(
+    ctx: Ctx,
+    params: dict[str, Any],
+    options: dict[str, Any],
+    automatic: dict[str, Any] | None,
+    types: list[str],
+    current_pm: dict[str, Any] | None,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Check a confirmation before anything changes: (the payment_method sent, the
+    ConfirmationToken sent). Parameters sent take precedence over the token's, which fill
+    in ``options`` (return_url, use_stripe_sdk) where none was sent."""
+    pm_id = optional_str(params, "payment_method")
+    token_id = optional_str(params, "confirmation_token")
+    token = usable_token(ctx, token_id) if token_id else None
+    if token is not None:
+        if not options["return_url"]:
+            options["return_url"] = token["return_url"]
+        if params.get("use_stripe_sdk") in (None, ""):
+            options["use_stripe_sdk"] = token["use_stripe_sdk"]
+    _require_return_url(automatic, options["return_url"])
+    pm = payment_method(ctx, pm_id) if pm_id else None
+    if pm is not None:
+        pm_type = pm["type"]
+    elif token is not None:
+        pm_type = token["payment_method_preview"]["type"]
+    else:
+        pm_type = current_pm["type"] if current_pm else "card"
+    if pm_type not in types:
+        raise ParamError(
+            f"The PaymentMethod provided ({pm_type}) is not allowed for this PaymentIntent. "
+            "Please attach a PaymentMethod of one of the following types: "
+            + ", ".join(types)
+            + ". Alternatively update the allowed payment_method_types for this "
+            f'PaymentIntent to include "{pm_type}".',
+            code="payment_intent_incompatible_payment_method",
+            param="confirmation_token" if pm is None and token is not None else "payment_method",
+        )
+    if pm_type in methods.REDIRECT_TYPES and not options["return_url"]:
+        raise ParamError(
+            f"A `return_url` must be specified to confirm this PaymentIntent with a "
+            f"PaymentMethod of type {pm_type}, which redirects the customer to authorize "
+            "the payment.",
+            param="return_url",
+        )
+    return pm, token
+
+
+def _use_token(
+    ctx: Ctx,
+    intent: dict[str, Any],
+    pm: dict[str, Any] | None,
+    token: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """Spend the ConfirmationToken (single use) and write its values onto the intent;
+    a payment_method sent with it wins over the token's."""
+    if token is None:
+        return pm
+    token_pm = spend_token(ctx, token, intent["id"])
+    if token["shipping"] is not None:
+        intent["shipping"] = copy.deepcopy(token["shipping"])
+    return pm or token_pm
 
 
 def _intent(ctx: Ctx, intent_id: str) -> dict[str, Any]:
@@ -273,11 +348,21 @@ def confirm_payment_intent(ctx: Ctx, params: dict[str, Any], id: str) -> dict[st
     intent = _intent(ctx, id)
     options = _confirm_options(params)
     pm_id = optional_str(params, "payment_method")
+    token_id = optional_str(params, "confirmation_token")
     _assert_confirmable(intent)
-    _require_return_url(intent["automatic_payment_methods"], options["return_url"])
-    if not pm_id and not intent["payment_method"]:
+    if not pm_id and not token_id and not intent["payment_method"]:
+        _require_return_url(intent["automatic_payment_methods"], options["return_url"])
         raise _unexpected_state(MISSING_PAYMENT_METHOD, intent)
-    pm = payment_method(ctx, pm_id) if pm_id else None
+    current = ctx.store.get(intent["payment_method"], "payment_method")
+    pm, token = _plan_confirmation(
+        ctx,
+        params,
+        options,
+        intent["automatic_payment_methods"],
+        intent["payment_method_types"],
+        current,
+    )
+    pm = _use_token(ctx, intent, pm, token)
     _confirm(ctx, intent, pm, **options)
     return intent
 
@@ -293,8 +378,16 @@ def _confirm(
     error_on_requires_action: bool,
 ) -> None:
     if pm is None:
-        pm = ctx.store.get(intent["payment_method"], "payment_method")
+        pm = ctx.store.get(intent["payment_method"], "payment_method") or fail(
+            missing("PaymentMethod", str(intent["payment_method"]))
+        )
     intent["payment_method"] = pm["id"]
+    if pm["type"] in methods.REDIRECT_TYPES:
+        _redirect(ctx, intent, pm, return_url or "")
+        return
+    if pm["type"] in methods.DELAYED_TYPES:
+        _start_processing(ctx, intent, pm)
+        return
     card = ctx.store.cards[pm["id"]]
     state = ctx.store.intent_state.setdefault(intent["id"], {})
     authenticated = state.get("authenticated") == pm["id"]
@@ -378,6 +471,148 @@ def _pay_intent(
     raise error
 
 
+# -- payment methods that redirect (amazon_pay) or settle later (us_bank_account) ------
+
+
+def _redirect(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any], return_url: str) -> None:
+    """The customer must leave for devstripe's redirect page (always ``redirect_to_url``,
+    with or without use_stripe_sdk) and come back to return_url."""
+    page = f"{ctx.base_url}/redirect/{intent['id']}?" + urlencode(
+        {"client_secret": intent["client_secret"]}
+    )
+    ctx.store.intent_state.setdefault(intent["id"], {})["return_url"] = return_url
+    intent.update(
+        status="requires_action",
+        next_action={
+            "redirect_to_url": {"return_url": return_url, "url": page},
+            "type": "redirect_to_url",
+        },
+        last_payment_error=None,
+    )
+    emit(ctx, "payment_intent.requires_action", intent)
+
+
+def redirect_return_url(store: Store, intent: dict[str, Any], succeeded: bool) -> str:
+    """Where the redirect page sends the customer back: the return_url with Stripe's
+    query appended (its own query and #fragment kept)."""
+    url = store.intent_state.get(intent["id"], {}).get("return_url") or ""
+    base, hash_mark, fragment = url.partition("#")
+    separator = "&" if "?" in base else "?"
+    query = urlencode(
+        {
+            "payment_intent": intent["id"],
+            "payment_intent_client_secret": intent["client_secret"],
+            "redirect_status": "succeeded" if succeeded else "failed",
+        }
+    )
+    return base + separator + query + hash_mark + fragment
+
+
+def finish_redirect(
+    ctx: Ctx, intent_id: str, client_secret: str, authorized: bool
+) -> dict[str, Any]:
+    """The customer pressed "Authorize" or "Fail" on the redirect page."""
+    intent = intent_for_secret(ctx.store, intent_id, client_secret)
+    pm = ctx.store.get(intent["payment_method"], "payment_method")
+    next_action = intent["next_action"] or {}
+    if (
+        intent["status"] != "requires_action"
+        or pm is None
+        or pm["type"] not in methods.REDIRECT_TYPES
+        or next_action.get("type") != "redirect_to_url"
+    ):
+        raise _unexpected_state(
+            f"This PaymentIntent is not awaiting a redirect; its status is {intent['status']}.",
+            intent,
+        )
+    if not authorized:
+        _authentication_failed(ctx, intent, pm)
+        return intent
+    charge = new_charge(
+        ctx,
+        amount=intent["amount"],
+        currency=intent["currency"],
+        description=intent["description"],
+        meta=intent["metadata"],
+        card=None,
+        decline=None,
+        payment_method=pm["id"],
+        payment_intent=intent["id"],
+        billing_details=pm["billing_details"],
+        method_details=methods.charge_details(pm),
+    )
+    intent.update(
+        latest_charge=charge["id"],
+        next_action=None,
+        status="succeeded",
+        amount_received=intent["amount"],
+        last_payment_error=None,
+    )
+    emit(ctx, "payment_intent.succeeded", intent)
+    return intent
+
+
+def _start_processing(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any]) -> None:
+    """A bank debit: the charge is pending, the PaymentIntent processing, until it settles
+    (after the processing delay, or POST /_devstripe/payment_intents/:id/settle)."""
+    charge = new_charge(
+        ctx,
+        amount=intent["amount"],
+        currency=intent["currency"],
+        description=intent["description"],
+        meta=intent["metadata"],
+        card=None,
+        decline=None,
+        payment_method=pm["id"],
+        payment_intent=intent["id"],
+        billing_details=pm["billing_details"],
+        method_details=methods.charge_details(pm),
+        pending=True,
+    )
+    intent.update(
+        latest_charge=charge["id"], next_action=None, status="processing", last_payment_error=None
+    )
+    emit(ctx, "payment_intent.processing", intent)
+    ctx.settlements.append(intent["id"])
+
+
+def settle_payment_intent(ctx: Ctx, intent_id: str) -> dict[str, Any]:
+    """A processing bank debit settles: succeeded, or failed with the bank's reason
+    (the account number decides, see methods.BANK_ACCOUNT_FAILURES)."""
+    intent = _intent(ctx, intent_id)
+    if intent["status"] != "processing":
+        raise _unexpected_state(
+            f"This PaymentIntent is not processing; its status is {intent['status']}.", intent
+        )
+    pm = ctx.store.get(intent["payment_method"], "payment_method") or fail(
+        missing("PaymentMethod", str(intent["payment_method"]))
+    )
+    charge = ctx.store.get(intent["latest_charge"], "charge") or fail(
+        missing("charge", str(intent["latest_charge"]))
+    )
+    failure = methods.bank_failure(ctx.store.bank_accounts.get(pm["id"], ""))
+    if failure is None:
+        settle_charge(ctx, charge, None)
+        intent.update(status="succeeded", amount_received=intent["amount"])
+        emit(ctx, "payment_intent.succeeded", intent)
+        return intent
+    code, message = failure
+    settle_charge(ctx, charge, Decline(code, code, message))
+    intent.update(
+        status="requires_payment_method",
+        payment_method=None,
+        last_payment_error={
+            "code": code,
+            "doc_url": doc_url(code),
+            "message": message,
+            "payment_method": copy.deepcopy(pm),
+            "type": "invalid_request_error",
+        },
+    )
+    emit(ctx, "payment_intent.payment_failed", intent)
+    return intent
+
+
 def retrieve_payment_intent(ctx: Ctx, params: dict[str, Any], id: str) -> dict[str, Any]:
     intent = _intent(ctx, id)
     if ctx.key_kind != "publishable":
@@ -440,32 +675,36 @@ def intent_for_secret(store: Store, intent_id: str, client_secret: str) -> dict[
     return intent
 
 
+def _authentication_failed(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any]) -> None:
+    intent.update(
+        status="requires_payment_method",
+        payment_method=None,
+        next_action=None,
+        last_payment_error={
+            "code": "payment_intent_authentication_failure",
+            "doc_url": doc_url("payment_intent_authentication_failure"),
+            "message": AUTHENTICATION_FAILURE,
+            "payment_method": copy.deepcopy(pm),
+            "type": "invalid_request_error",
+        },
+    )
+    emit(ctx, "payment_intent.payment_failed", intent)
+
+
 def finish_authentication(
     ctx: Ctx, intent_id: str, client_secret: str, authenticated: bool
 ) -> dict[str, Any]:
     """The customer pressed "Complete" or "Fail" on the test 3-D Secure page."""
     intent = intent_for_secret(ctx.store, intent_id, client_secret)
-    if intent["status"] != "requires_action":
+    pm = ctx.store.get(intent["payment_method"], "payment_method")
+    if intent["status"] != "requires_action" or pm is None or pm["type"] != "card":
         raise _unexpected_state(
             f"This PaymentIntent is not awaiting authentication; its status is {intent['status']}.",
             intent,
         )
-    pm = ctx.store.get(intent["payment_method"], "payment_method")
     card = ctx.store.cards[pm["id"]]
     if not authenticated:
-        intent.update(
-            status="requires_payment_method",
-            payment_method=None,
-            next_action=None,
-            last_payment_error={
-                "code": "payment_intent_authentication_failure",
-                "doc_url": doc_url("payment_intent_authentication_failure"),
-                "message": AUTHENTICATION_FAILURE,
-                "payment_method": copy.deepcopy(pm),
-                "type": "invalid_request_error",
-            },
-        )
-        emit(ctx, "payment_intent.payment_failed", intent)
+        _authentication_failed(ctx, intent, pm)
         return intent
     state = ctx.store.intent_state.setdefault(intent_id, {})
     state["authenticated"] = pm["id"]

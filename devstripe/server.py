@@ -13,6 +13,7 @@ import json
 import re
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import API_VERSION, charges, core, intents
+from . import API_VERSION, charges, confirmation_tokens, core, intents
 from .core import Ctx, money, new_id
 from .errors import (
     API_ERROR,
@@ -41,6 +42,7 @@ from .webhooks import WebhookSender
 _HERE = Path(__file__).parent
 STRIPE_JS = (_HERE / "stripejs.js").read_bytes()
 THREEDS_TEMPLATE = (_HERE / "threeds.html").read_text()
+REDIRECT_TEMPLATE = (_HERE / "redirect.html").read_text()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,19 @@ ROUTES = [
     _route("GET", "/v1/payment_intents/{id}", intents.retrieve_payment_intent, publishable=True),
     _route("POST", "/v1/payment_intents/{id}/confirm", intents.confirm_payment_intent),
     _route("POST", "/v1/payment_intents/{id}/cancel", intents.cancel_payment_intent),
+    # Stripe.js creates them with the publishable key.
+    _route(
+        "POST",
+        "/v1/confirmation_tokens",
+        confirmation_tokens.create_confirmation_token,
+        publishable=True,
+    ),
+    _route("GET", "/v1/confirmation_tokens/{id}", confirmation_tokens.retrieve_confirmation_token),
+    _route(
+        "POST",
+        "/v1/test_helpers/confirmation_tokens",
+        confirmation_tokens.create_test_confirmation_token,
+    ),
     _route("GET", "/v1/events", core.list_events),
     _route("GET", "/v1/events/{id}", core.retrieve_event),
 ]
@@ -172,6 +187,27 @@ class DevStripeServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def schedule_settlements(self, intent_ids: list[str]) -> None:
+        """Settle each processing PaymentIntent after the processing delay, on a timer
+        thread of this process (a reset in between cancels it)."""
+        delay = self.store.config.processing_delay_ms / 1000
+        for intent_id in intent_ids:
+            timer = threading.Timer(delay, self._settle_later, (intent_id, self.store.generation))
+            timer.name = f"devstripe-settle-{intent_id}"
+            timer.daemon = True
+            timer.start()
+
+    def _settle_later(self, intent_id: str, generation: int) -> None:
+        ctx = Ctx(self.store, base_url=self.url)
+        with self.store.lock:
+            if self.store.generation != generation:
+                return
+            intent = self.store.get(intent_id, "payment_intent")
+            if intent is None or intent["status"] != "processing":
+                return  # settled already (the control route) or canceled
+            intents.settle_payment_intent(ctx, intent_id)
+        self.webhooks.dispatch(ctx.events)
+
 
 def make_server(
     host: str = "127.0.0.1", port: int = 0, config: Config | None = None, quiet: bool = False
@@ -230,6 +266,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, STRIPE_JS, "application/javascript; charset=utf-8")
         elif path.startswith("/3ds/"):
             self._threeds(path, url.query, body)
+        elif path.startswith("/redirect/"):
+            self._redirect_page(path, url.query, body)
         elif path.startswith("/receipts/payment/") and self.command == "GET":
             self._receipt(path.rsplit("/", 1)[-1])
         else:
@@ -295,6 +333,8 @@ class Handler(BaseHTTPRequestHandler):
             if self.command == "POST"
             else None,
             "key_kind": None,
+            # The API version the caller asked for (None: the account's default).
+            "stripe_version": self.headers.get("Stripe-Version"),
             "status": None,
             "replayed": False,
             "fault": None,
@@ -400,6 +440,7 @@ class Handler(BaseHTTPRequestHandler):
             if idem_key is not None and not saved_result:
                 store.forget_idempotent(key.account, idem_key)
         self.server.webhooks.dispatch(ctx.events)
+        self.server.schedule_settlements(ctx.settlements)
         if mode == "drop_after":
             return _DROP
         return status, payload, headers
@@ -489,6 +530,24 @@ class Handler(BaseHTTPRequestHandler):
         if (method, name) == ("GET", "webhooks"):
             with store.lock:
                 return 200, {"data": [dict(d) for d in store.deliveries]}
+        if name == "clock":
+            if method == "POST":
+                seconds = data.get("advance_seconds", 0)
+                if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+                    raise ParamError(
+                        "advance_seconds must be a non-negative integer", param="advance_seconds"
+                    )
+                with store.lock:
+                    store.clock_offset += seconds
+            with store.lock:
+                return 200, {"now": store.now(), "offset_seconds": store.clock_offset}
+        settle = re.fullmatch(r"payment_intents/([^/]+)/settle", name)
+        if method == "POST" and settle:
+            ctx = Ctx(store, base_url=self._base_url())
+            with store.lock:
+                intent = intents.settle_payment_intent(ctx, settle[1])
+            self.server.webhooks.dispatch(ctx.events)
+            return 200, intent
         resend = re.fullmatch(r"events/([^/]+)/resend", name)
         if method == "POST" and resend:
             event_id = resend[1]
@@ -509,12 +568,20 @@ class Handler(BaseHTTPRequestHandler):
         if charge is None:
             self._send(404, b"No such receipt\n", "text/plain; charset=utf-8")
             return
-        card = (charge.get("payment_method_details") or {}).get("card") or {}
-        brand = card.get("brand") or "card"
+        details = charge.get("payment_method_details") or {}
+        if details.get("type") == "card":
+            card = details.get("card") or {}
+            brand = card.get("brand") or "card"
+            method = f"{_BRAND_NAMES.get(brand, brand.title())} - {card.get('last4', '')}"
+        elif details.get("type") == "us_bank_account":
+            method = f"US bank account - {details['us_bank_account']['last4']}"
+        else:
+            kind = str(details.get("type"))
+            method = _METHOD_NAMES.get(kind, kind)
         lines = [
             f"Amount paid: {money(charge['amount'], charge['currency'])} "
             f"{charge['currency'].upper()}",
-            f"Payment method: {_BRAND_NAMES.get(brand, brand.title())} - {card.get('last4', '')}",
+            f"Payment method: {method}",
             f"Receipt for charge {charge['id']}",
         ]
         items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
@@ -525,6 +592,49 @@ class Handler(BaseHTTPRequestHandler):
             "</p></body></html>"
         )
         self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    # -- the test redirect page (amazon_pay's next_action) ---------------------------
+
+    def _redirect_page(self, path: str, query: str, body: str) -> None:
+        """GET shows the page; POST .../authorize or .../fail settles the PaymentIntent and
+        answers 303 to its return_url with Stripe's query appended."""
+        parts = path.strip("/").split("/")
+        store = self.server.store
+        if self.command == "GET" and len(parts) == 2:
+            form, outcome = dict(parse_qsl(query)), None
+        elif self.command == "POST" and len(parts) == 3 and parts[2] in ("authorize", "fail"):
+            form, outcome = dict(parse_qsl(body)), parts[2]
+        else:
+            self._send(404, b"Not found\n", "text/plain; charset=utf-8")
+            return
+        intent_id, secret = parts[1], form.get("client_secret", "")
+        ctx = Ctx(store, base_url=self._base_url())
+        html_type = "text/html; charset=utf-8"
+        try:
+            with store.lock:
+                if outcome is None:
+                    intent = intents.intent_for_secret(store, intent_id, secret)
+                    waiting = (intent["next_action"] or {}).get("type") == "redirect_to_url"
+                    problem = None
+                    if intent["status"] != "requires_action" or not waiting:
+                        problem = (
+                            "Nothing to authorize: this PaymentIntent's status is "
+                            f"{intent['status']}."
+                        )
+                    page = _redirect_page_html(intent, problem)
+                else:
+                    intent = intents.finish_redirect(ctx, intent_id, secret, outcome == "authorize")
+                    location = intents.redirect_return_url(store, intent, outcome == "authorize")
+        except StripeError as error:
+            self._send(
+                error.status, _redirect_page_html(None, error.error["message"]).encode(), html_type
+            )
+            return
+        self.server.webhooks.dispatch(ctx.events)
+        if outcome is None:
+            self._send(200, page.encode(), html_type)
+        else:
+            self._send(303, b"", None, {"Location": location})
 
     # -- the test 3-D Secure page ----------------------------------------------
 
@@ -559,6 +669,26 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, page.encode(), "text/html; charset=utf-8")
 
 
+def _redirect_page_html(intent: dict | None, problem: str | None = None) -> str:
+    if intent is not None and problem is None:
+        amount = f"{money(intent['amount'], intent['currency'])} {intent['currency'].upper()}"
+        summary = f"Authorize a test payment of {amount}."
+        hidden = ""
+    else:
+        summary, hidden = problem or "", "hidden"
+    values = {
+        "summary": html.escape(summary),
+        "hidden": hidden,
+        "authorize_url": f"/redirect/{intent['id']}/authorize" if intent else "",
+        "fail_url": f"/redirect/{intent['id']}/fail" if intent else "",
+        "client_secret": html.escape(intent["client_secret"] if intent else "", quote=True),
+    }
+    page = REDIRECT_TEMPLATE
+    for name, value in values.items():
+        page = page.replace("{{" + name + "}}", value)
+    return page
+
+
 def _filter_requests(store: Store, query: dict) -> list[dict]:
     """``path`` matches exactly, or as a prefix when it ends with ``*``."""
     path, method = query.get("path"), (query.get("method") or "").upper()
@@ -575,6 +705,7 @@ def _filter_requests(store: Store, query: dict) -> list[dict]:
 
 
 _BRAND_NAMES = {"amex": "American Express", "diners": "Diners Club", "jcb": "JCB"}
+_METHOD_NAMES = {"amazon_pay": "Amazon Pay (devstripe test)"}
 
 
 def _threeds_page(
@@ -597,6 +728,8 @@ def _threeds_page(
             if intent["payment_method"]
             else None
         )
+        if pm and pm["type"] != "card":
+            pm = None
         brand = pm and _BRAND_NAMES.get(pm["card"]["brand"], pm["card"]["brand"].title())
         card = f" with {brand} ending in {pm['card']['last4']}" if pm else ""
         amount = f"{money(intent['amount'], intent['currency'])} {intent['currency'].upper()}"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import API_VERSION
 from .cards import Card
 from .errors import ParamError, StripeError
 
@@ -25,7 +26,15 @@ _MAX_LOGGED_REQUESTS = 10_000
 
 
 # Config fields that are numbers (>= 0, 0 = off); the others are strings or None.
-_NUMBER_FIELDS = ("latency_ms", "webhook_delay_ms", "rate_limit", "endpoint_rate_limit")
+_NUMBER_FIELDS = (
+    "latency_ms",
+    "webhook_delay_ms",
+    "rate_limit",
+    "endpoint_rate_limit",
+    "processing_delay_ms",
+)
+# Config fields that fall back to a default (not None) when unset.
+_DEFAULTS: dict[str, Any] = {"webhook_api_version": API_VERSION, "processing_delay_ms": 3000}
 
 
 @dataclass
@@ -38,6 +47,10 @@ class Config:
     # Stripe's test mode allows 25 and 25 (https://docs.stripe.com/rate-limits).
     rate_limit: float = 0
     endpoint_rate_limit: float = 0
+    # The webhook endpoint's API version: events are rendered in it (their api_version).
+    webhook_api_version: str = API_VERSION
+    # How long a payment in `processing` (a US bank account debit) takes to settle.
+    processing_delay_ms: int = 3000
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
@@ -49,6 +62,8 @@ class Config:
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise ParamError(f"Unknown config field: {name}", param=name)
+            if value in (None, ""):
+                continue  # unset: back to the default
             if name.endswith("_ms"):
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise ParamError(f"{name} must be a non-negative integer", param=name)
@@ -60,7 +75,8 @@ class Config:
             elif name == "webhook_url" and value and not value.startswith(("http://", "https://")):
                 raise ParamError("webhook_url must be an http:// or https:// URL", param=name)
         for name, value in changes.items():
-            setattr(self, name, value or (0 if name in _NUMBER_FIELDS else None))
+            default = _DEFAULTS.get(name, 0 if name in _NUMBER_FIELDS else None)
+            setattr(self, name, default if value in (None, "") else value)
 
 
 class RateLimiter:
@@ -138,9 +154,18 @@ class Store:
         # Card numbers behind tokens, cards and payment methods. Kept apart
         # from the objects so they can never leak into a response.
         self.cards: dict[str, Card] = {}
+        # Bank account numbers behind us_bank_account payment methods and
+        # ConfirmationTokens (kept apart like the cards).
+        self.bank_accounts: dict[str, str] = {}
         # Per-PaymentIntent facts Stripe does not expose (e.g. which payment
         # method already passed 3-D Secure).
         self.intent_state: dict[str, dict[str, Any]] = {}
+        # The PaymentMethod a ConfirmationToken was made from (test helper with
+        # payment_method=pm_...), to attach that one when it is used.
+        self.token_payment_methods: dict[str, str] = {}
+        # Seconds added to the real time for expiry checks (ConfirmationTokens):
+        # moved by POST /_devstripe/clock so tests need not wait 12 hours.
+        self.clock_offset = 0
         self.idempotency: dict[tuple[str, str], IdempotentResult] = {}
         self.requests: list[dict[str, Any]] = []
         self.faults: list[dict[str, Any]] = []
@@ -152,6 +177,10 @@ class Store:
             self.generation += 1
             self._clear()
             self.rate_limiter.clear()
+
+    def now(self) -> int:
+        """The time expiries are checked against: the real time plus the test clock's offset."""
+        return int(time.time()) + self.clock_offset
 
     # -- objects -----------------------------------------------------------
 

@@ -27,6 +27,14 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 303 is the answer (raised as HTTPError)
+
+
+_no_redirects = urllib.request.build_opener(urllib.request.ProxyHandler({}), _KeepRedirects())
+
+
 class DevStripeError(RuntimeError):
     pass
 
@@ -45,6 +53,8 @@ class DevStripeProcess:
         rate_limit: float = 0,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        webhook_api_version: str | None = None,
+        processing_delay_ms: int | None = None,
         quiet: bool = False,
         python: str = sys.executable,
         startup_timeout: float = 20.0,
@@ -60,6 +70,10 @@ class DevStripeProcess:
                 "--webhook-secret",
                 webhook_secret or "",
             ]
+        if webhook_api_version:
+            command += ["--webhook-api-version", webhook_api_version]
+        if processing_delay_ms is not None:
+            command += ["--processing-delay-ms", str(processing_delay_ms)]
         if quiet:
             command.append("--quiet")
         env = dict(os.environ)
@@ -143,7 +157,9 @@ class DevStripeProcess:
 
     def configure(self, **config: Any) -> dict[str, Any]:
         """Change latency_ms, webhook_url, webhook_secret, webhook_delay_ms, rate_limit,
-        endpoint_rate_limit (requests per second; "", None or 0 unsets)."""
+        endpoint_rate_limit (requests per second; "", None or 0 unsets),
+        webhook_api_version (the events' api_version; None: devstripe's API_VERSION),
+        processing_delay_ms (how long a bank debit stays processing; None: 3000)."""
         return self._call("POST", "/_devstripe/config", config)["config"]
 
     def webhooks(self) -> list[dict[str, Any]]:
@@ -152,6 +168,20 @@ class DevStripeProcess:
 
     def resend_event(self, event_id: str) -> dict[str, Any]:
         return self._call("POST", f"/_devstripe/events/{event_id}/resend", {})
+
+    def settle(self, payment_intent_id: str) -> dict[str, Any]:
+        """Settle a processing PaymentIntent (a US bank account debit) now, as the
+        processing delay would: succeeded, or failed by its test account number. Returns
+        the PaymentIntent; its webhooks are sent as usual."""
+        return self._call("POST", f"/_devstripe/payment_intents/{payment_intent_id}/settle", {})
+
+    def clock(self) -> dict[str, Any]:
+        """``{"now": unix time devstripe checks expiries against, "offset_seconds": …}``."""
+        return self._call("GET", "/_devstripe/clock")
+
+    def advance_clock(self, seconds: int) -> dict[str, Any]:
+        """Move the clock ConfirmationToken expiry is checked against (reset() puts it back)."""
+        return self._call("POST", "/_devstripe/clock", {"advance_seconds": seconds})
 
     # -- shortcuts through the API and the test 3-D Secure page ----------------
 
@@ -178,6 +208,25 @@ class DevStripeProcess:
             if not page["has_more"]:
                 return found
             params["starting_after"] = found[-1]["id"]
+
+    def redirect(self, payment_intent_id: str, authorize: bool = True) -> str:
+        """Press "Authorize test payment" (or "Fail test payment") on the redirect page of a
+        PaymentIntent awaiting it (amazon_pay), as the customer would; returns the URL the
+        page sends the browser back to (return_url with Stripe's query appended)."""
+        intent = self._api("GET", f"/v1/payment_intents/{payment_intent_id}")
+        button = "authorize" if authorize else "fail"
+        form = urllib.parse.urlencode({"client_secret": intent["client_secret"]}).encode()
+        request = urllib.request.Request(  # noqa: S310 - devstripe's own http:// URL
+            f"{self.url}/redirect/{payment_intent_id}/{button}", data=form, method="POST"
+        )
+        try:
+            with _no_redirects.open(request, timeout=30) as response:
+                response.read()
+                raise DevStripeError(f"redirect {button}: no redirect ({response.status})")
+        except urllib.error.HTTPError as error:
+            if error.code != 303:
+                raise DevStripeError(f"redirect {button}: {error.code}") from None
+            return error.headers["Location"]
 
     def authenticate(self, payment_intent_id: str, succeed: bool = True) -> dict[str, Any]:
         """Press "Complete" (or "Fail") on the test 3-D Secure page of a PaymentIntent in
@@ -225,3 +274,7 @@ class DevStripeProcess:
             if value or time.monotonic() > deadline:
                 return value
             time.sleep(interval)
+
+
+# The name issue 14's plan uses; the same class.
+DevStripe = DevStripeProcess

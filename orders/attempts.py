@@ -104,9 +104,13 @@ def ask_stripe(attempt: PaymentAttempt) -> StripeAnswer:
             )
         else:
             intent_id = _payment_intent_of(order)
+            by_token = attempt.source_type == PaymentAttempt.SourceType.CONFIRMATION_TOKEN
+            # The same parameters on every repeat of the attempt, its return_url included.
             payment = payments.confirm_payment_intent(
                 intent_id,
-                payment_method=attempt.payment_source,
+                payment_method="" if by_token else attempt.payment_source,
+                confirmation_token=attempt.payment_source if by_token else "",
+                return_url=attempt.return_url,
                 idempotency_key=attempt.idempotency_key,
             )
     except payments.PaymentError as error:
@@ -156,6 +160,12 @@ def _rejected(attempt: PaymentAttempt, error: payments.PaymentRejected, intent_i
         refuse_attempt(attempt, code=error.code or "refused", message=error.message)
         return
     settle_from_stripe(error.payment)
+    if error.payment.outcome in (Outcome.OPEN, Outcome.DECLINED):
+        # The PaymentIntent still waits for a way to pay (a used or expired
+        # ConfirmationToken, say): nothing was charged, so the order fails with the
+        # refusal and may be paid again, rather than stay pending with nothing open.
+        refuse_attempt(attempt, code=error.code or "refused", message=error.message)
+        return
     finish_attempt(attempt.pk, AttemptStatus.FAILED, failure_code=error.code[:100])
 
 

@@ -109,22 +109,43 @@ def place_order(
     )
 
 
+SourceType = PaymentAttempt.SourceType
+
+
+@dataclass(frozen=True)
+class PaymentSource:
+    """What the shopper pays with: a token, a PaymentMethod or a ConfirmationToken."""
+
+    type: PaymentAttempt.SourceType
+    value: str
+
+
+def order_page_url(frontend_url: str, order_id: int) -> str:
+    """The order's page on the shop's front end (served at `frontend_url`), where a
+    payment method that leaves the page brings the shopper back. Its query is only a
+    pointer: the page asks the shop (confirm/) how the order stands."""
+    return f"{frontend_url.rstrip('/')}/?order={int(order_id)}"
+
+
 def place_and_pay(
     *,
     user: User,
     product: Product,
     quantity: int,
-    token: str = "",
-    payment_method: str = "",
+    source: PaymentSource,
+    frontend_url: str,
     client_key: ClientKey | None = None,
 ) -> PaymentResult:
-    """Place an order and pay it with a token (Charges) or a PaymentMethod (PaymentIntent).
+    """Place an order and pay it with a token (Charges), or a PaymentMethod or a
+    ConfirmationToken (the order's PaymentIntent).
 
-    The order, its first attempt (with its keys) and the client's Idempotency-Key are
-    written in one transaction, before Stripe is asked.
+    The order, its first attempt (with its keys and return_url, the order's page on
+    `frontend_url`) and the client's Idempotency-Key are written in one transaction,
+    before Stripe is asked.
     """
-    kind = PaymentAttempt.Kind.CHARGE if token else PaymentAttempt.Kind.PAYMENT_INTENT
-    intent_key = _payment_intent_key(user.pk) if kind == PaymentAttempt.Kind.PAYMENT_INTENT else ""
+    by_token = source.type == SourceType.TOKEN
+    kind = PaymentAttempt.Kind.CHARGE if by_token else PaymentAttempt.Kind.PAYMENT_INTENT
+    intent_key = "" if by_token else _payment_intent_key(user.pk)
     with transaction.atomic():
         order = place_order(
             user=user, product=product, quantity=quantity, payment_intent_key=intent_key
@@ -135,27 +156,38 @@ def place_and_pay(
             order=order,
             number=1,
             kind=kind,
-            payment_source=token or payment_method,
+            payment_source=source.value,
+            source_type=source.type,
+            return_url="" if by_token else order_page_url(frontend_url, order.pk),
             idempotency_key=_new_key(order.pk, kind),
         )
     return _pay(attempt, client_key)
 
 
 def pay_again(
-    *, order: Order, payment_method: str, client_key: ClientKey | None = None
+    *,
+    order: Order,
+    source: PaymentSource,
+    frontend_url: str,
+    client_key: ClientKey | None = None,
 ) -> PaymentResult:
-    """Another card for an order that failed (or whose bank step the shopper gave up).
+    """Another way to pay an order that failed (or whose bank step the shopper gave up):
+    a PaymentMethod or a ConfirmationToken, confirming the order's PaymentIntent.
 
-    Raises OrderConflict when the order is paid, still being paid, or no longer payable
-    at the price it was placed with.
+    Raises OrderConflict when the order is paid, still being paid (or processed by
+    Stripe), or no longer payable at the price it was placed with.
     """
+    if source.type == SourceType.TOKEN:
+        raise ValueError("an order is paid again through its PaymentIntent, never a token")
     _refuse_unless_payable(order)
     # An earlier attempt whose answer was lost is settled first: it may have paid.
     try:
         attempts.settle_unknown_attempts(order)
     except payments.PaymentUnavailable:
         pass  # still unknown: refused below
-    attempt = _start_attempt(order.pk, payment_method=payment_method, client_key=client_key)
+    attempt = _start_attempt(
+        order.pk, source=source, frontend_url=frontend_url, client_key=client_key
+    )
     return _pay(attempt, client_key)
 
 
@@ -186,7 +218,7 @@ def _refuse_unless_payable(order: Order) -> None:
 
 
 def _start_attempt(
-    order_id: int, *, payment_method: str, client_key: ClientKey | None
+    order_id: int, *, source: PaymentSource, frontend_url: str, client_key: ClientKey | None
 ) -> PaymentAttempt:
     """Save the order's next attempt under its row lock, and commit it."""
     with transaction.atomic():
@@ -198,6 +230,14 @@ def _start_attempt(
             raise OrderConflict(
                 f"Order {order.pk} is still being paid; we are confirming the outcome "
                 "with Stripe. Please wait a moment.",
+                order,
+            )
+        if any(attempt.status == PaymentAttempt.Status.PROCESSING for attempt in previous):
+            # Stripe has the order's payment and decides later (a bank debit): a second
+            # try could pay the order twice over, and Stripe would refuse it anyway.
+            raise OrderConflict(
+                f"Order {order.pk} is being processed by Stripe; we will confirm the "
+                "payment as soon as it settles.",
                 order,
             )
         if client_key is not None:
@@ -215,7 +255,9 @@ def _start_attempt(
             order=order,
             number=number,
             kind=PaymentAttempt.Kind.PAYMENT_INTENT,
-            payment_source=payment_method,
+            payment_source=source.value,
+            source_type=source.type,
+            return_url=order_page_url(frontend_url, order.pk),
             idempotency_key=_new_key(order.pk, PaymentAttempt.Kind.PAYMENT_INTENT, number),
         )
 
@@ -231,6 +273,7 @@ def _pay(attempt: PaymentAttempt, client_key: ClientKey | None) -> PaymentResult
             # This attempt was the order's only open one (it started under the order's
             # row lock, which refuses a second), and settled attempts never reopen.
             order.has_unsettled_attempt = attempt.status in UNSETTLED_ATTEMPTS
+            order.has_processing_attempt = attempt.status == PaymentAttempt.Status.PROCESSING
         else:
             order = _reload(attempt.order_id)
         result = PaymentResult(order=order, client_secret=client_secret, error=answer.error)

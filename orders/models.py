@@ -20,14 +20,18 @@ if TYPE_CHECKING:
 
 class OrderQuerySet(models.QuerySet):
     def with_payment_state(self) -> Self:
-        """Orders with their products and whether an attempt's outcome is still unknown,
-        in one query (the order's JSON says both)."""
+        """Orders with their products, whether an attempt's outcome is still unknown and
+        whether Stripe is processing one, in one query (the order's JSON says all)."""
         unsettled = PaymentAttempt.objects.filter(
             order=models.OuterRef("pk"),
             status__in=[PaymentAttempt.Status.STARTED, PaymentAttempt.Status.UNKNOWN],
         )
+        processing = PaymentAttempt.objects.filter(
+            order=models.OuterRef("pk"), status=PaymentAttempt.Status.PROCESSING
+        )
         return self.select_related("product").annotate(
-            has_unsettled_attempt=models.Exists(unsettled)
+            has_unsettled_attempt=models.Exists(unsettled),
+            has_processing_attempt=models.Exists(processing),
         )
 
     def for_user(self, user: "User") -> Self:
@@ -79,9 +83,11 @@ class Order(models.Model):
 
     objects = OrderQuerySet.as_manager()
 
-    # An attempt's outcome is unknown: annotated by OrderQuerySet.with_payment_state(),
-    # or set by the code that has just settled the order's one open attempt.
+    # An attempt's outcome is unknown, and an attempt is being processed by Stripe:
+    # annotated by OrderQuerySet.with_payment_state(), or set by the code that has just
+    # settled the order's one open attempt.
     has_unsettled_attempt: bool
+    has_processing_attempt: bool
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -111,6 +117,18 @@ class Order(models.Model):
             ).exists()
         return bool(known)
 
+    def payment_processing(self) -> bool:
+        """Stripe is processing an attempt's payment (a bank debit, say): the order settles
+        by webhook, maybe minutes or days later. A failed order paid again by a bank debit
+        is one too: it stays FAILED (orders never go back to PENDING) until the debit
+        pays it or fails with its own reason."""
+        if self.status not in (Order.Status.PENDING, Order.Status.FAILED):
+            return False
+        known = getattr(self, "has_processing_attempt", None)
+        if known is None:  # not loaded through Order.objects.with_payment_state()
+            known = self.attempts.filter(status=PaymentAttempt.Status.PROCESSING).exists()
+        return bool(known)
+
 
 class PaymentAttempt(models.Model):
     """One try at paying an order: a token charge or a PaymentIntent confirmation.
@@ -130,14 +148,32 @@ class PaymentAttempt(models.Model):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         REQUIRES_ACTION = "requires_action"
+        # Stripe took it and has not decided yet (a bank debit): its webhook will tell.
+        PROCESSING = "processing"
+
+    class SourceType(models.TextChoices):
+        """What `payment_source` is. Said, not guessed from the id's prefix: a
+        PaymentMethod field may hold any text a client sent."""
+
+        TOKEN = "token"  # tok_…, charged with the Charges API
+        PAYMENT_METHOD = "payment_method"  # pm_…, confirms the order's PaymentIntent
+        CONFIRMATION_TOKEN = "confirmation_token"  # ctoken_… (Payment Element)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     idempotency_key = ExactCharField(max_length=255, unique=True)
-    # The token (tok_…) or PaymentMethod (pm_…) the attempt pays with; a repeat of the
-    # attempt must send Stripe exactly the same parameters.
+    # The token (tok_…), PaymentMethod (pm_…) or ConfirmationToken (ctoken_…) the
+    # attempt pays with, as `source_type` says; a repeat of the attempt must send Stripe
+    # exactly the same parameters.
     payment_source = ExactCharField(max_length=255)
+    source_type = models.CharField(
+        max_length=20, choices=SourceType.choices, default=SourceType.PAYMENT_METHOD
+    )
+    # Where a payment method that leaves the page (a bank's redirect) brings the shopper
+    # back: the order's page. Chosen when the attempt is saved and sent unchanged with
+    # every repeat of it; "" for token charges and for attempts saved before it existed.
+    return_url = models.CharField(max_length=1000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
     stripe_id = ExactCharField(max_length=255, blank=True)
     failure_code = models.CharField(max_length=100, blank=True)

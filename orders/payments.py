@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("orders.payments")
 
+# The Stripe API version the shop is written against: sent on every request (so an
+# account's default version never changes what the shop reads), and the version to
+# create the webhook endpoint with (README, "Webhooks"). It is the one the installed
+# stripe SDK is pinned to; change both together, after reading Stripe's changelog.
+STRIPE_API_VERSION = "2026-10-28.endive"
+
 
 class Outcome(StrEnum):
     """Where a charge or PaymentIntent stands, in the shop's words."""
@@ -52,6 +58,12 @@ SHOPPER_MESSAGES = {
     ),
 }
 CANCELED_MESSAGE = "The payment was canceled."
+# A ConfirmationToken Stripe refused (used already, expired, unknown): the payment
+# details must be entered again, which makes a new one.
+CONFIRMATION_TOKEN_REFUSED = (
+    "Your payment details could not be used (they expired or were already used). "
+    "Please enter them again."
+)
 
 # Webhook events whose object the shop settles orders from.
 HANDLED_EVENTS = frozenset(
@@ -108,6 +120,8 @@ class WebhookEvent:
     payment: StripePayment | None  # None for an event whose object the shop does not read
     # The idempotency key of the API request that caused the event, if any.
     request_key: str
+    # The API version Stripe rendered the event's object with ("" when it did not say).
+    api_version: str = ""
 
 
 class PaymentError(Exception):
@@ -155,6 +169,7 @@ def _client_for(config: _ClientSettings) -> stripe.StripeClient:
     )
     return stripe.StripeClient(
         config.secret_key,
+        stripe_version=STRIPE_API_VERSION,
         base_addresses=base_addresses,
         max_network_retries=config.max_network_retries,
         http_client=stripe.RequestsClient(timeout=config.timeout),
@@ -196,6 +211,14 @@ def translate(error: stripe.StripeError) -> PaymentError:
         # outcome of the first request is unknown here, so leave it to be settled.
         log.error("Stripe refused a reused idempotency key")
         return PaymentUnavailable("The payment could not be confirmed yet.")
+    if isinstance(error, stripe.InvalidRequestError) and error.param == "confirmation_token":
+        # Stripe's wording is for developers; the shopper only has to enter the details
+        # again (the payment page makes a new token).
+        return PaymentRejected(
+            CONFIRMATION_TOKEN_REFUSED,
+            code=error.code or "confirmation_token_refused",
+            payment=_payment_in_error(error),
+        )
     if isinstance(error, stripe.InvalidRequestError):
         return PaymentRejected(
             error.user_message or "The payment request was refused.",
@@ -396,13 +419,14 @@ def create_charge(
 def create_payment_intent(
     *, amount: int, currency: str, order_id: int, description: str, idempotency_key: str
 ) -> StripePayment:
-    """Create the order's PaymentIntent, unconfirmed and without a card.
+    """Create the order's PaymentIntent, unconfirmed and without a payment method.
 
     Its parameters never change for an order, so repeating the creation with the
     order's key always returns this same PaymentIntent: an order has one, ever. Each
-    card is then a confirmation of it (`confirm_payment_intent`). Limited to cards with
-    payment_method_types: on current API versions a PaymentIntent left to automatic
-    payment methods may not be confirmed without a return_url (some methods redirect).
+    try is then a confirmation of it (`confirm_payment_intent`). Automatic payment
+    methods let the shopper pay with whatever the Payment Element offers (cards, bank
+    redirects, bank debits that settle later); some redirect, so every confirmation
+    sends a return_url.
     """
     return _payment(
         _call(
@@ -410,7 +434,7 @@ def create_payment_intent(
             {
                 "amount": amount,
                 "currency": currency,
-                "payment_method_types": ["card"],
+                "automatic_payment_methods": {"enabled": True},
                 "description": description,
                 "metadata": _metadata(order_id, idempotency_key),
             },
@@ -419,15 +443,45 @@ def create_payment_intent(
     )
 
 
+def confirmation_params(
+    *, payment_method: str = "", confirmation_token: str = "", return_url: str = ""
+) -> dict[str, Any]:
+    """What a confirmation of the order's PaymentIntent sends: a PaymentMethod or a
+    ConfirmationToken, and where a redirecting method brings the shopper back.
+
+    use_stripe_sdk keeps a card's 3-D Secure step in Stripe.js (next_action
+    use_stripe_sdk, its modal) rather than a redirect to the bank's page. An attempt
+    saved before return_urls existed has none: it is sent again exactly as it first was.
+    """
+    params: dict[str, Any] = (
+        {"confirmation_token": confirmation_token}
+        if confirmation_token
+        else {"payment_method": payment_method}
+    )
+    if return_url:
+        params.update(return_url=return_url, use_stripe_sdk=True)
+    return params
+
+
 def confirm_payment_intent(
-    payment_intent_id: str, *, payment_method: str, idempotency_key: str
+    payment_intent_id: str,
+    *,
+    payment_method: str = "",
+    confirmation_token: str = "",
+    return_url: str = "",
+    idempotency_key: str,
 ) -> StripePayment:
-    """Confirm the order's PaymentIntent with a card (one attempt)."""
+    """Confirm the order's PaymentIntent (one attempt) with a PaymentMethod or a
+    ConfirmationToken (see confirmation_params)."""
     return _payment(
         _call(
             _client().v1.payment_intents.confirm,
             payment_intent_id,
-            {"payment_method": payment_method},
+            confirmation_params(
+                payment_method=payment_method,
+                confirmation_token=confirmation_token,
+                return_url=return_url,
+            ),
             {"idempotency_key": idempotency_key},
         )
     )
@@ -520,9 +574,62 @@ def verify_webhook(payload: bytes, signature_header: str) -> WebhookEvent | None
     data: Any = event.get("data") if isinstance(event.get("data"), dict) else {}
     # Before API version 2017-05-25, `request` is the request's id (a string): no key.
     request: Any = event.get("request") if isinstance(event.get("request"), dict) else {}
+    event_id, api_version = _text(event.get("id")), _text(event.get("api_version"))
+    payment = parse_payment(data.get("object"))
+    if api_version and api_version != STRIPE_API_VERSION:
+        # Rendered for another version (an endpoint created with another one): its
+        # object is read only when it has the shape this version's code understands.
+        understood = payment is not None and _understood(data.get("object"))
+        log.warning(
+            "webhook event of another Stripe API version",
+            extra={
+                "event_id": event_id[:STRIPE_ID_MAX_LENGTH],
+                "api_version": api_version[:100],
+                "expected": STRIPE_API_VERSION,
+                "understood": understood,
+            },
+        )
+        if not understood:
+            payment = None
     return WebhookEvent(
-        id=_text(event.get("id")),
+        id=event_id,
         type=_text(event.get("type")),
-        payment=parse_payment(data.get("object")),
+        payment=payment,
         request_key=_text(request.get("idempotency_key")),
+        api_version=api_version,
+    )
+
+
+# The statuses of this API version's objects: one of another version with a status
+# outside these (or without the fields below) is of a shape the shop does not know.
+_STATUSES = {
+    "charge": frozenset({"succeeded", "pending", "failed"}),
+    "payment_intent": frozenset(
+        {
+            "requires_payment_method",
+            "requires_confirmation",
+            "requires_action",
+            "processing",
+            "requires_capture",
+            "canceled",
+            "succeeded",
+        }
+    ),
+}
+
+
+def _understood(data: dict[str, Any]) -> bool:
+    """A charge or PaymentIntent with every field the shop decides on, each of the type
+    this API version gives it: only such an object of another version is acted on."""
+    kind = data.get("object")
+    statuses = _STATUSES.get(kind) if isinstance(kind, str) else None
+    amount, metadata = data.get("amount"), data.get("metadata")
+    return (
+        statuses is not None
+        and bool(_text(data.get("id")))
+        and data.get("status") in statuses
+        and isinstance(amount, int)
+        and not isinstance(amount, bool)
+        and bool(_text(data.get("currency")))
+        and isinstance(metadata, dict)
     )

@@ -368,7 +368,20 @@ class _Background:
 _background = _Background()
 
 
+# The backend settings choose when no mail server is configured (stripedemo.mail).
+UNSENT_BACKEND = "stripedemo.mail.UnsentEmailBackend"
+
+
 def _hand_to_background(order_id: int, claimed_until: datetime) -> None:
+    if settings.EMAIL_BACKEND == UNSENT_BACKEND:
+        # No mail server: reading, rendering and "sending" a receipt that cannot leave
+        # would cost every paid order for nothing. It stays due; once its claim runs out,
+        # reconcile_orders sends it (after EMAIL_HOST is set).
+        log.warning(
+            "receipt not sent: no mail server is configured (EMAIL_HOST)",
+            extra={"order_id": order_id},
+        )
+        return
     try:
         _background.submit(order_id, claimed_until)
     except RuntimeError:  # the interpreter is shutting down: reconcile sends it later

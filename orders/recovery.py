@@ -67,13 +67,17 @@ def reconcile_order(*, order: Order) -> str:
     """
     attempts.settle_unknown_attempts(order)
     order.refresh_from_db()
+    processing = False
     if order.status in (Status.PENDING, Status.FAILED) and order.stripe_payment_intent_id:
         intent = payments.retrieve_payment_intent(order.stripe_payment_intent_id)
         settle_from_stripe(intent)
+        # Stripe holds the payment and decides later (a bank debit can take days): its
+        # webhook, or a later run, settles the order; it is never failed meanwhile.
+        processing = intent.outcome == Outcome.PROCESSING
         if intent.outcome == Outcome.REQUIRES_ACTION and _waited_too_long(order):
             _cancel_abandoned(order)
     order.refresh_from_db()
-    if order.status == Status.PENDING and _nothing_left_to_wait_for(order):
+    if order.status == Status.PENDING and not processing and _nothing_left_to_wait_for(order):
         fail_order(order.pk, failure_code="not_completed", failure_message=attempts.NOT_COMPLETED)
         order.refresh_from_db()
     return order.status

@@ -33,14 +33,38 @@ if TYPE_CHECKING:
     from drf_spectacular.openapi import AutoSchema
 
 
+def _exactly_one_of(*names: str) -> list[dict[str, Any]]:
+    """JSON Schema for "exactly one of these properties": each alternative requires one
+    and forbids the others."""
+    return [
+        {
+            "required": [name],
+            "not": {"anyOf": [{"required": [other]} for other in names if other != name]},
+        }
+        for name in names
+    ]
+
+
 class PlaceOrderSchema(OpenApiSerializerExtension):
-    """`token` and `payment_method` exclude each other: exactly one is required."""
+    """`token`, `payment_method` and `confirmation_token` exclude each other: exactly
+    one is required."""
 
     target_class = PlaceOrderSerializer
 
     def map_serializer(self, auto_schema: "AutoSchema", direction: Direction) -> dict[str, Any]:
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["oneOf"] = [{"required": ["token"]}, {"required": ["payment_method"]}]
+        schema["oneOf"] = _exactly_one_of("token", "payment_method", "confirmation_token")
+        return schema
+
+
+class PayAgainSchema(OpenApiSerializerExtension):
+    """`payment_method` and `confirmation_token` exclude each other: exactly one."""
+
+    target_class = PayAgainSerializer
+
+    def map_serializer(self, auto_schema: "AutoSchema", direction: Direction) -> dict[str, Any]:
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["oneOf"] = _exactly_one_of("payment_method", "confirmation_token")
         return schema
 
 
@@ -55,12 +79,16 @@ class OrderResultSerializer(serializers.Serializer):
 
 
 class OrderPendingSerializer(OrderResultSerializer):
-    """The order, not settled yet: it may wait for the shopper's 3-D Secure step."""
+    """The order, not settled yet: it may wait for the shopper (3-D Secure, a bank's
+    page), or Stripe may be processing it (`order.payment_processing`)."""
 
     requires_action = TrueField(
         required=False,
-        help_text="The card asks for 3-D Secure: run Stripe.js "
-        "`handleNextAction({clientSecret})` in the browser, then `POST .../confirm/`.",
+        help_text="The payment waits for the shopper: run Stripe.js "
+        "`handleNextAction({clientSecret})` in the browser. A card's 3-D Secure step "
+        "resolves in the page, then `POST .../confirm/`; a redirecting method (a bank's "
+        "page) leaves the page and comes back to the order's page (`?order=<id>`), which "
+        "then asks `confirm/`.",
     )
     client_secret = serializers.CharField(
         required=False,
@@ -144,8 +172,9 @@ IDEMPOTENT_REPLAYED = OpenApiParameter(
 PAID = OpenApiResponse(OrderResultSerializer, description="Paid: the order is `PAID`.")
 PENDING = OpenApiResponse(
     OrderPendingSerializer,
-    description="Not settled yet: the card needs the shopper's 3-D Secure step "
-    "(`requires_action` and `client_secret`), or Stripe is still processing.",
+    description="Not settled yet: the payment needs the shopper's step, a card's 3-D "
+    "Secure or a bank's page (`requires_action` and `client_secret`), or Stripe is "
+    "processing it (`order.payment_processing`: a bank debit, settled later by webhook).",
 )
 DECLINED = OpenApiResponse(
     PaymentErrorSerializer,
@@ -182,7 +211,11 @@ ORDER_EXAMPLE = {
     "created": "2025-01-31T12:00:00Z",
     "failure_message": "",
     "payment_pending": False,
+    "payment_processing": False,
     "can_pay": False,
+    "card_brand": "visa",
+    "card_last4": "4242",
+    "receipt_url": "https://pay.stripe.com/receipts/payment/CAcaFwoVYWNjdF8x",
 }
 FAILED_ORDER_EXAMPLE = {
     **ORDER_EXAMPLE,
@@ -190,7 +223,15 @@ FAILED_ORDER_EXAMPLE = {
     "failure_message": "Your card was declined.",
     "can_pay": True,
 }
-PENDING_ORDER_EXAMPLE = {**ORDER_EXAMPLE, "status": "PENDING", "payment_pending": True}
+FAILED_ORDER_EXAMPLE.update(card_brand="", card_last4="", receipt_url="")
+PENDING_ORDER_EXAMPLE = {
+    **FAILED_ORDER_EXAMPLE,
+    "status": "PENDING",
+    "failure_message": "",
+    "payment_pending": True,
+    "can_pay": False,
+}
+PROCESSING_ORDER_EXAMPLE = {**PENDING_ORDER_EXAMPLE, "payment_processing": True}
 
 
 def _response_example(name: str, value: Any, status: int) -> OpenApiExample:
@@ -212,6 +253,9 @@ REQUIRES_ACTION_EXAMPLE = _response_example(
         "client_secret": "pi_3Nq2_secret_d4e5",
     },
     202,
+)
+PROCESSING_EXAMPLE = _response_example(
+    "Processing (bank debit)", {"success": True, "order": PROCESSING_ORDER_EXAMPLE}, 202
 )
 
 list_orders = extend_schema(
@@ -253,12 +297,16 @@ place_order = extend_schema(
     tags=["orders"],
     summary="Buy a product",
     description=(
-        "Places an order for `quantity` × `product` and pays it at once with either a "
-        "Stripe.js `token` (Charges API, the original flow) or a `payment_method` "
-        "(PaymentIntents, which can ask for 3-D Secure), never both. The amount is fixed "
-        "from the catalog price, in cents. With Stripe's test mode (and devstripe) use "
-        "test tokens such as `tok_visa`, `tok_chargeDeclined`, or payment methods such as "
-        "`pm_card_visa`, `pm_card_threeDSecure2Required`."
+        "Places an order for `quantity` × `product` and pays it at once with exactly one "
+        "of: a Stripe.js `token` (Charges API, the original flow), a `payment_method` "
+        "(PaymentIntents, which can ask for 3-D Secure), or a `confirmation_token` (the "
+        "Payment Element's `stripe.createConfirmationToken`: cards, methods that redirect "
+        "to a bank's page, bank debits that settle later). The amount is fixed from the "
+        "catalog price, in cents. With Stripe's test mode (and devstripe) use test tokens "
+        "such as `tok_visa`, `tok_chargeDeclined`, payment methods such as `pm_card_visa`, "
+        "`pm_card_threeDSecure2Required`, or a ConfirmationToken made with "
+        "`POST /v1/test_helpers/confirmation_tokens`. A redirecting method comes back to "
+        "the order's page, `<FRONTEND_URL>/?order=<id>`."
     ),
     request=PlaceOrderSerializer,
     parameters=[IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
@@ -268,8 +316,9 @@ place_order = extend_schema(
         400: OpenApiResponse(
             OrderRequestErrorSerializer,
             description="Invalid input (`fields`), an Idempotency-Key that is not 1 to 255 "
-            "characters, or Stripe refused the request, e.g. an unknown or used token "
-            "(`order`, now `FAILED`).",
+            "characters, or Stripe refused the request, e.g. an unknown, used or expired "
+            "token or ConfirmationToken (`order`, now `FAILED` and `can_pay`: enter the "
+            "details again and `POST .../pay/`).",
         ),
         **UNAUTHENTICATED,
         402: DECLINED,
@@ -295,6 +344,11 @@ place_order = extend_schema(
             request_only=True,
         ),
         OpenApiExample(
+            "ConfirmationToken (Payment Element)",
+            value={"product": 1, "quantity": 1, "confirmation_token": "ctoken_1Nq2Vb2eZvKYlo2C"},
+            request_only=True,
+        ),
+        OpenApiExample(
             "Declined card",
             value={"product": 1, "quantity": 1, "token": "tok_chargeDeclined"},
             request_only=True,
@@ -306,6 +360,7 @@ place_order = extend_schema(
         ),
         PAID_EXAMPLE,
         REQUIRES_ACTION_EXAMPLE,
+        PROCESSING_EXAMPLE,
         _response_example(
             "Invalid input",
             error_body(
@@ -340,13 +395,15 @@ place_order = extend_schema(
 confirm_order = extend_schema(
     operation_id="order_confirm",
     tags=["orders"],
-    summary="Settle an order after the 3-D Secure step",
+    summary="Settle an order after the shopper's step (3-D Secure, a bank's page)",
     description=(
-        "After Stripe.js has shown the card's 3-D Secure step, or while an attempt's "
-        "outcome is unknown (`payment_pending`), ask the shop to settle the order from what "
-        "Stripe says (never from the browser's word). Harmless to repeat, and cheap to poll: "
-        "within a few seconds of asking Stripe about an order it answers from the database; "
-        "a paid order is returned as it is."
+        "After Stripe.js has shown the card's 3-D Secure step, when the shopper comes back "
+        "from a bank's page to the order's page (whatever its query says), or while an "
+        "attempt's outcome is unknown (`payment_pending`) or Stripe processes the payment "
+        "(`payment_processing`), ask the shop to settle the order from what Stripe says "
+        "(never from the browser's word). Harmless to repeat, and cheap to poll: within a "
+        "few seconds of asking Stripe about an order it answers from the database; a paid "
+        "order is returned as it is."
     ),
     request=None,
     parameters=[ORDER_ID],
@@ -364,6 +421,7 @@ confirm_order = extend_schema(
     },
     examples=[
         _response_example("Paid", {"success": True, "order": ORDER_EXAMPLE}, 200),
+        PROCESSING_EXAMPLE,
         DECLINED_EXAMPLE,
     ],
 )
@@ -371,13 +429,14 @@ confirm_order = extend_schema(
 pay_again = extend_schema(
     operation_id="order_pay",
     tags=["orders"],
-    summary="Pay a failed order with another card",
+    summary="Pay a failed order another way",
     description=(
         "For an order whose payment failed (or whose bank step was left unfinished): a "
-        "new attempt with another PaymentMethod, on the order's one PaymentIntent. Refused "
-        "(409, with the order) while an earlier attempt's outcome is still unknown, once "
-        "the order is paid, and when its product is no longer for sale at the order's "
-        "price (place a new order)."
+        "new attempt with exactly one of another `payment_method` or a new "
+        "`confirmation_token`, on the order's one PaymentIntent. Refused (409, with the "
+        "order) while an earlier attempt's outcome is still unknown or Stripe is "
+        "processing it, once the order is paid, and when its product is no longer for "
+        "sale at the order's price (place a new order)."
     ),
     request=PayAgainSerializer,
     parameters=[ORDER_ID, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED],
@@ -394,9 +453,9 @@ pay_again = extend_schema(
         409: OpenApiResponse(
             PaymentErrorSerializer,
             description="The order is already paid or refunded, is still being paid (an "
-            "earlier attempt's outcome is unknown), or its product is no longer for sale at "
-            "its price (place a new order); or the Idempotency-Key's first request is still "
-            "running.",
+            "earlier attempt's outcome is unknown, or Stripe is processing it), or its "
+            "product is no longer for sale at its price (place a new order); or the "
+            "Idempotency-Key's first request is still running.",
         ),
         **BODY_ERRORS,
         422: error("This Idempotency-Key was already used with a different body."),
@@ -406,6 +465,11 @@ pay_again = extend_schema(
     examples=[
         OpenApiExample(
             "Another card", value={"payment_method": "pm_card_mastercard"}, request_only=True
+        ),
+        OpenApiExample(
+            "Another ConfirmationToken",
+            value={"confirmation_token": "ctoken_1Nq2Wc2eZvKYlo2D"},
+            request_only=True,
         ),
         _response_example("Paid", {"success": True, "order": ORDER_EXAMPLE}, 200),
         DECLINED_EXAMPLE,

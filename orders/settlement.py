@@ -49,8 +49,9 @@ ALLOWED_FROM = {
 
 # Attempts whose outcome Stripe has not told us yet.
 UNSETTLED_ATTEMPTS = (AttemptStatus.STARTED, AttemptStatus.UNKNOWN)
-# An attempt may still learn its outcome from these states (3-D Secure ends later).
-OPEN_ATTEMPTS = (*UNSETTLED_ATTEMPTS, AttemptStatus.REQUIRES_ACTION)
+# An attempt may still learn its outcome from these states (3-D Secure ends later, a
+# bank debit settles by webhook).
+OPEN_ATTEMPTS = (*UNSETTLED_ATTEMPTS, AttemptStatus.REQUIRES_ACTION, AttemptStatus.PROCESSING)
 
 
 def transition(order_id: int, to_status: Status, **fields: Any) -> bool:
@@ -274,6 +275,11 @@ def _attempt_behind(
         # such as pm_card_visa becomes another PaymentMethod id at Stripe). Not for a
         # failure: a late one of an earlier card must not fail the card now being tried.
         return open_attempts.filter(kind=PaymentAttempt.Kind.PAYMENT_INTENT).first()
+    if payment.payment_intent_id:
+        # A failure with no request behind it: a payment Stripe was processing failed
+        # later (a bank debit). While it processes the PaymentIntent takes no other try
+        # (checkout refuses one), so it is the attempt being processed.
+        return open_attempts.filter(status=AttemptStatus.PROCESSING).first()
     return None
 
 
@@ -307,9 +313,14 @@ def _apply(order: Order, payment: StripePayment, attempt: PaymentAttempt | None)
         order_moved = _fail(order, **failure, **with_intent)
     else:
         # PROCESSING and OPEN decide nothing yet (a webhook or reconcile will tell), nor
-        # does the bank's step: the order only learns its PaymentIntent.
-        if outcome == Outcome.REQUIRES_ACTION and attempt is not None:
-            attempt_moved = _finish(attempt, AttemptStatus.REQUIRES_ACTION, stripe_id=stripe_id)
+        # does the bank's step: the order only learns its PaymentIntent, and the attempt
+        # that Stripe processes or the bank waits on says so.
+        waiting = {
+            Outcome.REQUIRES_ACTION: AttemptStatus.REQUIRES_ACTION,
+            Outcome.PROCESSING: AttemptStatus.PROCESSING,
+        }.get(outcome)
+        if waiting is not None and attempt is not None:
+            attempt_moved = _finish(attempt, waiting, stripe_id=stripe_id)
         return attempt_moved and (not intent or _remember(order, intent))
     if intent and not order_moved:
         _remember(order, intent)  # the order did not move, yet its PaymentIntent is known

@@ -1,13 +1,15 @@
 """Thin views: validate, call one use case of `orders.checkout`, answer in one place.
 
 `payment_response` is the only code that turns a payment's result into HTTP: paid
-201/200, pending 202 (with the client secret when the bank waits for the shopper),
+201/200, pending 202 (with the client secret when the bank waits for the shopper, or
+the order's `payment_processing` when Stripe decides later),
 declined 402, refused 400, unknown outcome 503 (the order kept PENDING, never shown as a
 failure), misconfigured 500, and 409 for an order that cannot take the request.
 """
 
 from typing import Any
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
@@ -21,7 +23,12 @@ from orders import checkout, payments
 from orders import schema as docs
 from orders.idempotency import idempotent
 from orders.models import Order
-from orders.serializers import OrderSerializer, PayAgainSerializer, PlaceOrderSerializer
+from orders.serializers import (
+    OrderSerializer,
+    PayAgainSerializer,
+    PlaceOrderSerializer,
+    payment_source,
+)
 from orders.throttling import PAYMENT_THROTTLES, ConfirmThrottle, record_decline
 from stripedemo.errors import error_body
 
@@ -68,6 +75,9 @@ def payment_response(
     if error is not None:
         message = order.failure_message or error.message
         return Response(order_body(request, order, message), status=ERROR_STATUS[type(error)])
+    if order.payment_processing():
+        # A bank debit (even one paying a failed order again): decided later, by webhook.
+        return Response(order_body(request, order), status=status.HTTP_202_ACCEPTED)
     if order.status == Order.Status.FAILED:
         return Response(
             order_body(request, order, order.failure_message or "Payment failed."),
@@ -85,6 +95,13 @@ def count_decline(request: Request, result: checkout.PaymentResult, response: Re
 def conflict_response(request: Request, conflict: checkout.OrderConflict) -> Response:
     order = Order.objects.with_payment_state().get(pk=conflict.order.pk)
     return Response(order_body(request, order, conflict.message), status=status.HTTP_409_CONFLICT)
+
+
+def frontend_url(request: Request) -> str:
+    """Where the shop's front end is served: FRONTEND_URL (required in production, where
+    it is a site of its own, e.g. the S3 website), else this request's own origin (Django
+    serves the front end itself, locally)."""
+    return settings.FRONTEND_URL or request.build_absolute_uri("/")
 
 
 def own_order(request: Request, pk: int) -> Order:
@@ -146,8 +163,8 @@ class OrderList(PaymentView):
             user=request.user,  # type: ignore[arg-type]  # IsAuthenticated
             product=data["product"],
             quantity=data["quantity"],
-            token=data.get("token", ""),
-            payment_method=data.get("payment_method", ""),
+            source=payment_source(data),
+            frontend_url=frontend_url(request),
             client_key=request.idempotency,  # type: ignore[attr-defined]  # @idempotent
         )
         return self.answered(request, result)
@@ -177,7 +194,8 @@ class ConfirmOrder(APIView):
 
 
 class PayOrderAgain(PaymentView):
-    """Pay a failed order with another card: a new attempt on the same PaymentIntent."""
+    """Pay a failed order another way (a card, a ConfirmationToken): a new attempt on
+    the same PaymentIntent."""
 
     @docs.pay_again
     @idempotent
@@ -188,7 +206,8 @@ class PayOrderAgain(PaymentView):
         try:
             result = checkout.pay_again(
                 order=order,
-                payment_method=serializer.validated_data["payment_method"],
+                source=payment_source(serializer.validated_data),
+                frontend_url=frontend_url(request),
                 client_key=request.idempotency,  # type: ignore[attr-defined]  # @idempotent
             )
         except checkout.OrderConflict as conflict:

@@ -30,7 +30,8 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        incoming = request.headers.get("X-Request-Id", "")
+        # META, not request.headers: that would build a dict of every header first.
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
         set_request_id(request.request_id)  # type: ignore[attr-defined]
         started = time.monotonic()

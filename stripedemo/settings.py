@@ -9,6 +9,7 @@ names the missing variable.
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -398,6 +399,24 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Public base URL of the API as the browser sees it; empty means "same origin".
 FRONTEND_API_BASE_URL = env("FRONTEND_API_BASE_URL", "")
+
+
+def frontend_url(value: str) -> str:
+    """The address the shop's front end is served from (its index.html at `/`, e.g. the S3
+    website): a payment method that leaves the page (a bank's redirect) brings the shopper
+    back to `<FRONTEND_URL>/?order=<id>`. Empty locally: each request's own origin."""
+    parts = urlsplit(value)
+    if value and (
+        parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment
+    ):
+        raise ImproperlyConfigured(
+            f"FRONTEND_URL must be the front end's address, such as "
+            f"https://shop.example.com (no query or #fragment); it is {value!r}."
+        )
+    return value.rstrip("/")
+
+
+FRONTEND_URL = frontend_url(required_in_production("FRONTEND_URL", ""))
 
 ORDER_MAX_QUANTITY = limits.ORDER_MAX_QUANTITY
 

@@ -52,7 +52,13 @@ def devstripe_process():
 def devstripe(devstripe_process, settings):
     """devstripe with nothing in it, and the shop pointed at it."""
     devstripe_process.reset()
-    devstripe_process.configure(latency_ms=0, webhook_url="", webhook_secret="")
+    devstripe_process.configure(
+        latency_ms=0,
+        webhook_url="",
+        webhook_secret="",
+        processing_delay_ms=None,  # devstripe's defaults: a test that changes them
+        webhook_api_version=None,  # leaves nothing behind for the next one
+    )
     settings.STRIPE_API_BASE = devstripe_process.url
     settings.STRIPE_SECRET_KEY = devstripe_process.secret_key
     settings.STRIPE_PUBLISHABLE_KEY = devstripe_process.publishable_key

@@ -1,31 +1,36 @@
-/* The card pop-up: a Bootstrap modal with the product, a quantity, Stripe's card
- * Element and a Pay button; Shop.payment.payForOrder does the paying. "Buy" opens it
- * for a new order (open); "Pay now" on a failed order opens it for that same order
- * (openForOrder), its product and quantity fixed.
+/* The payment pop-up: a Bootstrap modal with the product, a quantity, Stripe's Payment
+ * Element (a card, or another payment method Stripe offers for the amount) and a Pay
+ * button; Shop.payment.payForOrder does the paying. "Buy" opens it for a new order
+ * (open); "Pay now" on a failed order opens it for that same order (openForOrder), its
+ * product and quantity fixed. The Element is told the amount whenever it changes.
  *
  * One click on Pay is one purchase attempt with its own Idempotency-Key. While it is
  * in flight (the bank's 3-D Secure step included) the button is disabled and the pop-up
  * cannot be closed, so a double click submits once. The pop-up says what is happening:
- * the bank's step, then the shop confirming, or waiting for the bank.
+ * the bank's step, then the shop confirming, or waiting for the bank. A payment method
+ * that confirms on a page of its own (a bank's, a wallet's) leaves the shop, and comes
+ * back to the order's page (js/app.js).
  *
- * Paid: the order confirmation page. Failed (declined, or the authentication failed):
- * Stripe's message, the card form emptied, and the next Pay is a new attempt on the same
- * order (another card, POST …/pay/). Still pending after the bank's step: if the bank
- * waits for the shopper, Pay shows the step again (or another card pays the same order).
+ * Paid: the order confirmation page. Processing (e.g. a bank debit, settled later by
+ * webhook): the order's page, which says so and updates by itself. Failed (declined, or
+ * the authentication failed): Stripe's message, the payment form emptied, and the next
+ * Pay is a new attempt on the same order (another card or method, POST …/pay/). Still
+ * pending after the bank's step: if the bank waits for the shopper, Pay shows the step
+ * again (or another card pays the same order).
  *
  * An outcome nobody knows yet is never shown as a failure, and never leaves a Pay that
  * could place a second order: a 503, a timeout, a lost connection or a 409 "still in
  * progress", once the order is known, closes the pop-up for the order's page ("Payment
  * pending — confirming with Stripe"), which asks the shop until Stripe has decided.
  * Only while no order is known at all (POST /api/order/ got no answer) does the attempt
- * stay here, and Pay retries it with the same PaymentMethod and key: the shop replays
+ * stay here, and Pay retries it with the same ConfirmationToken and key: the shop replays
  * it, never places another order. So does a lost answer from confirm/ after the bank's
  * step: asking confirm/ again can neither place an order nor charge the card.
  *
  * A 429 (too many payment attempts) keeps the attempt too, with Pay off for the shop's
  * Retry-After; a 409 refusing this order ("place a new order") turns Pay off. Changing
- * the card starts a new attempt; changing the quantity starts a new attempt on a new
- * order.
+ * the payment details starts a new attempt; changing the quantity starts a new attempt
+ * on a new order.
  */
 (function (Shop, $) {
   'use strict';
@@ -37,7 +42,7 @@
   const $error = $form.find('.pay-error');
   const $advice = $form.find('.pay-advice');
   const $status = $form.find('.pay-status');
-  const $cardBox = $('#card-element');
+  const $formBox = $('#payment-element');
   let modal = null;
 
   let product = null; // the product in the pop-up
@@ -46,25 +51,28 @@
   let attempt = null; // the current purchase attempt, until it gets an answer
   let unpaidOrderId = null; // this pop-up's order that failed or awaits the bank: pay it again
   let paying = false;
-  let cardReady = false;
-  let cardUnavailable = false;
+  let formReady = false;
+  let formUnavailable = false;
   let opened = false; // the pop-up has finished opening (Bootstrap's shown.bs.modal)
   let refused = false; // the shop takes no payment for this order any more
   let coolDown = null; // timer while Pay waits out a 429's Retry-After
   // The longest a 429 keeps Pay off, whatever Retry-After says.
   const MAX_COOL_DOWN_S = 120;
 
-  /* The payment's problem, right under the card field (in space kept for it, so the
+  /* The payment's problem, right under the payment form (in space kept for it, so the
      pop-up does not jump); `advice` says what to do next, e.g. after a decline. */
   function showError(message, advice = '') {
     $error.text(message || '');
     $advice.text(message ? advice : '');
   }
 
-  const TRY_ANOTHER_CARD = 'Try another card, or ask your bank why it refused this payment.';
+  const TRY_ANOTHER_CARD = 'Try another card or payment method, or ask your bank why it refused this payment.';
+  // The Payment Element shows what is wrong next to the field itself.
+  const CHECK_THE_DETAILS = 'Please check the payment details above.';
 
   const STEPS = {
-    authenticate: 'Your bank asks you to confirm this payment: complete its check in the window that opened.',
+    authenticate: 'Your bank asks you to confirm this payment: complete its check in the window '
+      + 'that opened, or on the page it takes you to.',
     confirm: 'Confirming the payment with the shop…',
     waiting: 'Waiting for your bank to confirm the payment…',
   };
@@ -89,28 +97,37 @@
     showStatus(step);
   }
 
-  /* A failed order is paid again for its own amount, not today's price × quantity. */
-  function updateTotal() {
+  /* What Pay pays: {amount (the smallest unit), currency}. A failed order is paid again
+     for its own amount, not today's price × quantity. */
+  function price() {
+    if (fixedOrder) return { amount: fixedOrder.amount, currency: String(fixedOrder.currency).toLowerCase() };
     const quantity = Number($quantity.val()) || 1;
-    const total = fixedOrder
-      ? fixedOrder.amount
-      : Shop.format.priceToAmount(product.price, product.currency) * quantity;
-    const formatted = Shop.format.money(total, fixedOrder ? fixedOrder.currency : product.currency);
+    return {
+      amount: Shop.format.priceToAmount(product.price, product.currency) * quantity,
+      currency: String(product.currency).toLowerCase(),
+    };
+  }
+
+  /* The total, on Pay and for the Payment Element (whose methods depend on it). */
+  function updateTotal() {
+    const { amount, currency } = price();
+    const formatted = Shop.format.money(amount, currency);
     $form.find('.buy-total').text(formatted);
     $form.find('.pay-label').text(`Pay ${formatted}`);
+    Shop.payment.setAmount({ amount, currency });
   }
 
   function updatePayButton() {
-    $pay.prop('disabled', paying || !cardReady || refused || Boolean(coolDown));
+    $pay.prop('disabled', paying || !formReady || refused || Boolean(coolDown));
   }
 
   function setPaying(isPaying) {
     paying = isPaying;
     Shop.ui.busy($pay, isPaying);
-    // Words with the spinner, and card details that cannot change under a payment.
+    // Words with the spinner, and payment details that cannot change under a payment.
     if (isPaying) $form.find('.pay-label').text('Paying…');
     else if (product) updateTotal();
-    Shop.payment.disableCard(isPaying);
+    Shop.payment.lockForm(isPaying);
     updatePayButton();
     $quantity.prop('disabled', isPaying || Boolean(fixedOrder));
     $modal.find('[data-bs-dismiss="modal"]').prop('disabled', isPaying);
@@ -122,44 +139,40 @@
     updatePayButton();
   }
 
-  function onCardChange(event) {
-    $cardBox.toggleClass('invalid', Boolean(event.error)).attr('aria-invalid', event.error ? 'true' : null);
-    // Emptying the form after a failure keeps its message; typing a card clears it.
-    if (event.error) showError(event.error.message);
-    else if (!event.empty) {
-      showError('');
-      $cardBox.removeClass('invalid').removeAttr('aria-invalid');
-    }
+  /* The Payment Element's change events ({empty, complete, value: {type}}): it shows
+     its own messages about what was typed, next to the field. */
+  function onFormChange(event) {
+    // Emptying the form after a failure keeps its message; typing clears it.
+    if (!event.empty) showError('');
     if (!paying) {
-      attempt = null; // different card details: a new attempt
+      attempt = null; // different payment details: a new attempt
       if (!event.empty) showStatus('');
     }
   }
 
-  function prepareCard() {
-    if (cardReady) return;
-    Shop.payment.mountCard($cardBox[0], onCardChange)
-      .then((card) => {
-        card.on('focus', () => $cardBox.addClass('focused'));
-        card.on('blur', () => $cardBox.removeClass('focused'));
-        $cardBox.find('.card-loading').remove();
-        cardReady = true;
+  function prepareForm() {
+    if (formReady) return;
+    Shop.payment.mountForm($formBox[0], price(), onFormChange)
+      .then(() => {
+        if (product) Shop.payment.setAmount(price()); // the quantity may have changed meanwhile
+        $formBox.find('.form-loading').remove();
+        formReady = true;
+        formUnavailable = false;
         updatePayButton();
         settleFocus();
       })
       .catch(() => {
-        cardUnavailable = true;
+        formUnavailable = true;
         settleFocus();
-        $cardBox.find('.card-loading').text('The card form is unavailable.');
-        showError('Card payments are unavailable right now.',
+        $formBox.find('.form-loading').text('The payment form is unavailable.');
+        showError('Payments are unavailable right now.',
           'Please try again in a few minutes. Nothing was charged.');
       });
   }
 
   function show(item, opener, quantity, priceLine) {
-    // A card typed for another product, or before Cancel, never shows up again.
-    Shop.payment.clearCard();
-    $cardBox.removeClass('invalid').removeAttr('aria-invalid');
+    // Details typed for another product, or before Cancel, never show up again.
+    Shop.payment.clearForm();
     product = item;
     trigger = opener || null;
     attempt = null;
@@ -176,23 +189,23 @@
     showStatus('');
     updatePayButton();
     $form.find('.test-cards').prop('hidden', !/^pk_test_/.test(Shop.config.stripePublishableKey || ''));
-    // Busy until it has opened and the card form is ready: see settleFocus.
+    // Busy until it has opened and the payment form is ready: see settleFocus.
     $modal.attr('aria-busy', 'true');
     modal.show();
-    prepareCard();
+    prepareForm();
   }
 
   /* Bootstrap moves the focus into the pop-up when its opening animation ends, and the
-     card field takes it once Stripe.js has mounted it: keystrokes typed before both
+     payment form takes it once Stripe.js has mounted it: keystrokes typed before both
      happened could land in another field. So the pop-up says it is busy until then, and
      nothing moves the focus afterwards. */
   function settleFocus() {
     if (!opened || $modal.attr('aria-busy') !== 'true') return;
     if (!paying) {
-      if (cardReady) Shop.payment.focusCard();
+      if (formReady) Shop.payment.focusForm();
       else $quantity.trigger('focus');
     }
-    if (cardReady || cardUnavailable) $modal.removeAttr('aria-busy');
+    if (formReady || formUnavailable) $modal.removeAttr('aria-busy');
   }
 
   /* Opens the pop-up for `item` (a product from /api/product/): a new order, of
@@ -204,22 +217,22 @@
     show(item, opener, wanted, `${Shop.format.price(item.price, item.currency)} each`);
   }
 
-  /* Opens the pop-up for a failed order (from /api/order/): another card pays that same
-     order (pay/), so its product and quantity cannot change here. */
+  /* Opens the pop-up for a failed order (from /api/order/): another card or method pays
+     that same order (pay/), so its product and quantity cannot change here. */
   function openForOrder(order, opener) {
     fixedOrder = order;
     unpaidOrderId = order.id;
     show(order.product, opener, order.quantity, `Order #${order.id}, failed: pay it again`);
   }
 
-  /* Closes the pop-up for the order's own page: paid, pending with the bank, or of
-     unknown outcome (`pending`: the page then confirms it with the shop). `order` may
+  /* Closes the pop-up for the order's own page: paid, processing or pending with the
+     bank, or of unknown outcome (`pending`: the page then confirms it with the shop). `order` may
      be null when only its id is known. Pay stays disabled (and its spinner on) until
      the pop-up has closed; `paying` drops only to let it close. */
   function leaveForOrder(orderId, order, pending) {
     if (order) Shop.orders.remember(order, { pending });
     else Shop.orders.rememberPending(orderId);
-    Shop.payment.clearCard();
+    Shop.payment.clearForm();
     attempt = null;
     paying = false;
     trigger = null;
@@ -257,11 +270,12 @@
     return error.status === 0 && Boolean(current.action && current.action.shown);
   }
 
-  /* The API answered 2xx: paid, or still pending after the bank's step. */
+  /* The API answered 2xx: paid, processing, or still pending after the bank's step. */
   function onAnswer({ body }) {
     const { order } = body;
     if (isPaid(order) || !body.requires_action) {
-      // Paid, or the outcome is not known yet: the page confirms it with the shop.
+      // Paid, processing (the page follows it), or the outcome is not known yet (the
+      // page confirms it with the shop).
       leaveForOrder(order.id, order, !isPaid(order));
       return;
     }
@@ -271,11 +285,11 @@
     setPaying(false);
     showStatus('Your bank is still waiting for you to confirm this payment. Press Pay to '
       + 'open its check again, or enter another card.', 'warning');
-    Shop.payment.focusCard();
+    Shop.payment.focusForm();
   }
 
   /* 429: the shop counts payment attempts. Not a failure: the attempt (its key and
-     PaymentMethod) is kept for when Pay comes back on, after the shop's Retry-After. */
+     ConfirmationToken) is kept for when Pay comes back on, after the shop's Retry-After. */
   function tooManyAttempts(error) {
     showStatus(error.message, 'warning');
     const seconds = Math.min(error.retryAfter, MAX_COOL_DOWN_S);
@@ -294,9 +308,9 @@
       refused = true;
       updatePayButton();
     } else if (order && order.status === 'FAILED') {
-      // Another card pays this same order; the form is emptied for it.
+      // Another card or method pays this same order; the form is emptied for it.
       unpaidOrderId = order.id;
-      Shop.payment.clearCard();
+      Shop.payment.clearForm();
       showError(error.message, TRY_ANOTHER_CARD);
       return;
     }
@@ -320,10 +334,9 @@
       return;
     }
     setPaying(false);
-    if (error instanceof Shop.payment.CardError) {
-      // Stripe.js refused the details (e.g. an incomplete number): outline the field.
-      $cardBox.addClass('invalid').attr('aria-invalid', 'true');
-      showError(error.message);
+    if (error instanceof Shop.payment.DetailsError) {
+      // Stripe.js refused the details (e.g. an incomplete number): nothing was sent.
+      showError(error.shownInForm ? CHECK_THE_DETAILS : error.message);
     } else if (error.status === 429) {
       tooManyAttempts(error);
     } else if (outcomeUnknown(error)) {
@@ -331,19 +344,19 @@
     } else {
       attemptRefused(error, order);
     }
-    Shop.payment.focusCard();
+    Shop.payment.focusForm();
   }
 
   function pay() {
-    if (paying || !cardReady || !product || !$modal.hasClass('show')) return;
+    if (paying || !formReady || !product || !$modal.hasClass('show')) return;
     const quantity = Number($quantity.val()) || 1;
     if (!attempt) {
       attempt = {
         key: Shop.payment.newAttemptKey(),
         productId: product.id,
         quantity,
-        orderId: unpaidOrderId, // set: another card for that order
-        paymentMethod: null,
+        orderId: unpaidOrderId, // set: another try for that order
+        confirmationToken: null,
         action: null,
       };
     }
@@ -391,16 +404,23 @@
       setPaying(false);
       showError('');
       showStatus('');
-      // Card details never outlive the pop-up (a shared computer, the next product).
-      Shop.payment.clearCard();
-      $cardBox.removeClass('invalid').removeAttr('aria-invalid');
+      // Payment details never outlive the pop-up (a shared computer, the next product).
+      Shop.payment.clearForm();
       if (trigger && document.body.contains(trigger)) trigger.focus();
       trigger = null;
       product = null;
       attempt = null;
       unpaidOrderId = null;
     });
-    // Start loading Stripe.js early: the pop-up then opens with the card form ready.
+    // Back from a payment page with the browser's Back button, this page may come back
+    // from the browser's back-forward cache as it was left: paying, waiting for a
+    // redirect that is over. Its order's page asks the shop how it stands instead.
+    window.addEventListener('pageshow', (event) => {
+      if (event.persisted && paying && attempt && attempt.action) {
+        leaveForOrder(attempt.action.orderId, null, true);
+      }
+    });
+    // Start loading Stripe.js early: the pop-up then opens with the payment form ready.
     Shop.payment.load().catch(() => {});
   }
 

@@ -63,6 +63,8 @@
   const STATUS = {
     PAID: { label: 'Paid', css: 'text-bg-success', icon: 'bi-check-circle-fill' },
     PENDING: { label: 'Pending', css: 'text-bg-warning', icon: 'bi-hourglass-split' },
+    // Not an order status of the API: a PENDING order whose payment Stripe is processing.
+    PROCESSING: { label: 'Processing', css: 'text-bg-info', icon: 'bi-bank' },
     FAILED: { label: 'Failed', css: 'text-bg-danger', icon: 'bi-x-circle-fill' },
     REFUNDED: { label: 'Refunded', css: 'text-bg-secondary', icon: 'bi-arrow-counterclockwise' },
   };
@@ -70,7 +72,7 @@
   /* Fills a .badge with an order status: "PAID" shows as a green "Paid" badge. */
   function statusBadge($badge, status) {
     const look = STATUS[status] || { label: status, css: 'text-bg-light', icon: 'bi-question-circle' };
-    $badge.removeClass('text-bg-success text-bg-warning text-bg-danger text-bg-secondary text-bg-light')
+    $badge.removeClass('text-bg-success text-bg-warning text-bg-info text-bg-danger text-bg-secondary text-bg-light')
       .addClass(look.css)
       .attr('data-status', status)
       .empty()

@@ -33,6 +33,8 @@ def devstripe(devstripe_process):
         webhook_delay_ms=0,
         rate_limit=0,
         endpoint_rate_limit=0,
+        webhook_api_version=None,
+        processing_delay_ms=None,
     )
     yield devstripe_process
 

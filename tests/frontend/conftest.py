@@ -67,6 +67,19 @@ def shop(browser, live_server, transactional_db, devstripe, settings):
     return live_server.url
 
 
+@pytest.fixture
+def bank_debits_settle_after(devstripe):
+    """bank_debits_settle_after(ms): how long devstripe keeps a bank debit (a US bank
+    account PaymentIntent) processing before it settles by itself and sends its webhooks.
+    devstripe keeps its config across tests: the default is put back after the test."""
+
+    def settle_after(milliseconds):
+        devstripe.configure(processing_delay_ms=milliseconds)
+
+    yield settle_after
+    devstripe.configure(processing_delay_ms=None)
+
+
 def open_page(browser, shop, viewport, **options):
     context = browser.new_context(
         base_url=shop, viewport=viewport, locale="en-US", timezone_id="UTC", **options

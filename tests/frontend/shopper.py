@@ -1,8 +1,10 @@
 """What a shopper does in the browser, as steps the tests read like.
 
 Everything is found the way a person (or a screen reader) finds it: by role, label and
-visible text. The card form is devstripe's Stripe.js stand-in, whose fields carry the
-same labels as Stripe's card Element.
+visible text. The payment form is devstripe's stand-in for Stripe's Payment Element:
+a choice of payment method (a card, and two clearly labelled test methods: one that
+leaves for devstripe's redirect page, one that settles later), whose fields carry the
+same labels as Stripe's.
 """
 
 import datetime
@@ -17,6 +19,15 @@ from tests.helpers import PASSWORD
 VISA = "4242 4242 4242 4242"
 DECLINED = "4000 0000 0000 0002"
 THREE_D_SECURE = "4000 0027 6000 3184"  # the bank asks for 3-D Secure
+
+# The payment methods the Payment Element offers (devstripe's names for its test ones).
+CARD = "Card"
+REDIRECT_METHOD = "Amazon Pay (test: devstripe redirect page)"
+BANK_DEBIT = "US bank account (test: settles later)"
+# Stripe's test bank account numbers (ACH Direct Debit): both settle a little later.
+ROUTING_NUMBER = "110000000"
+ACCOUNT_PAYS = "000123456789"
+ACCOUNT_FAILS = "000222222227"  # insufficient funds
 
 
 def wait_until_true(page, expression, arg=None, timeout=5_000):
@@ -62,32 +73,65 @@ def log_in(page, email, password=PASSWORD):
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def card_popup(page):
-    return page.get_by_role("dialog", name="Pay with card")
+def payment_popup(page):
+    return page.get_by_role("dialog", name="Pay for your order")
 
 
 def click_buy(page, product_name):
     page.get_by_role("button", name=f"Buy {product_name}").click()
-    popup = card_popup(page)
+    popup = payment_popup(page)
     return popup
 
 
 def wait_until_ready(popup):
-    """The pop-up has opened and its card form is ready: the focus stays where typing puts it."""
+    """The pop-up has opened and its payment form is ready: the focus stays where typing
+    puts it."""
     expect(popup).to_be_visible()
     expect(popup).not_to_have_attribute("aria-busy", "true")
 
 
-def enter_card(popup, number, expiry=None, cvc="123"):
+def payment_method(popup, name):
+    """One of the Payment Element's choices (a tab, or a radio button on narrow screens)."""
+    return popup.get_by_role("tab", name=name, exact=True).or_(
+        popup.get_by_role("radio", name=name, exact=True)
+    )
+
+
+def choose_payment_method(popup, name):
     wait_until_ready(popup)
+    payment_method(popup, name).click()
+
+
+def message_in_the_form(popup, text):
+    """A message the Payment Element shows itself, by the field it is about (role alert)."""
+    return popup.locator("#payment-element").get_by_role("alert").filter(has_text=text)
+
+
+def enter_card(popup, number, expiry=None, cvc="123"):
+    """The card method (the Element's first choice), and a card's details."""
+    choose_payment_method(popup, CARD)
     popup.get_by_label("Card number").fill(number)
     popup.get_by_label("Expiration date").fill(expiry or next_year_expiry())
     popup.get_by_label("Security code").fill(cvc)
 
 
+def enter_bank_account(popup, account_number, routing_number=ROUTING_NUMBER, holder="Sam Shopper"):
+    """The bank debit method (US bank account: settles later), and an account's details."""
+    choose_payment_method(popup, BANK_DEBIT)
+    popup.get_by_label("Account holder name").fill(holder)
+    popup.get_by_label("Routing number").fill(routing_number)
+    popup.get_by_label("Account number").fill(account_number)
+
+
 def pay_button(popup):
     """Pay: "Pay $12.00", or "Paying…" while a payment is in flight."""
     return popup.get_by_role("button", name=re.compile(r"^Pay( |ing…)"))
+
+
+def redirect_page_button(page, name):
+    """A button of devstripe's redirect page ("Authorize test payment", "Fail test payment"),
+    where the redirect method takes the shopper (in place of their bank's or wallet's)."""
+    return page.get_by_role("button", name=name)
 
 
 def orders_posted(page):
@@ -141,13 +185,15 @@ def fail_authentication(page):
 PAYMENT_PENDING = "Payment pending — confirming with Stripe"
 # The heading right after paying (the order page as the confirmation).
 JUST_PAID = "Thank you — your order is confirmed"
+# What the order's page says while Stripe processes a payment that settles later.
+PROCESSING = "Processing — we will confirm your payment"
 
 
 def pay_now(page, order_id):
-    """Press "Pay now" on a failed order (its page, or its row in My orders): the card
+    """Press "Pay now" on a failed order (its page, or its row in My orders): the payment
     pop-up opens for that same order."""
     page.get_by_role("button", name=f"Pay order {order_id} again").click()
-    return card_popup(page)
+    return payment_popup(page)
 
 
 def close_popup(popup):

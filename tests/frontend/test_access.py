@@ -7,11 +7,11 @@ from orders.models import Order
 from tests.frontend.shopper import (
     JUST_PAID,
     VISA,
-    card_popup,
     click_buy,
     enter_card,
     log_in,
     next_year_expiry,
+    payment_popup,
 )
 from tests.helpers import PASSWORD
 
@@ -25,7 +25,7 @@ def test_a_shopper_can_buy_with_the_keyboard_alone(page, user, devstripe):
     page.keyboard.press("Escape")  # nothing open yet: no effect
     page.keyboard.press("Enter")
 
-    popup = card_popup(page)
+    popup = payment_popup(page)
     expect(popup).to_be_visible()
     expect(popup.get_by_label("Card number")).to_be_focused()
     page.keyboard.press("Escape")
@@ -39,6 +39,9 @@ def test_a_shopper_can_buy_with_the_keyboard_alone(page, user, devstripe):
     page.keyboard.type(next_year_expiry().replace(" / ", ""))
     page.keyboard.press("Tab")
     page.keyboard.type("123")
+    page.keyboard.press("Tab")
+    # The test mode hint, closed: a disclosure the keyboard can open, and pass by.
+    expect(popup.get_by_text("Test mode: cards and bank accounts to try")).to_be_focused()
     page.keyboard.press("Tab")
     expect(popup.get_by_role("button", name="Cancel")).to_be_focused()
     page.keyboard.press("Tab")

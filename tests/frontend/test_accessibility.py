@@ -17,10 +17,10 @@ from orders.models import Order
 from tests.frontend.conftest import open_page
 from tests.frontend.shopper import (
     DECLINED,
-    card_popup,
     enter_card,
     fill_login_form,
     pay_button,
+    payment_popup,
     wait_until_ready,
 )
 
@@ -74,7 +74,7 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(
     found += violations(page, "product page")
 
     page.get_by_role("button", name="Buy Canvas Tote").click()
-    popup = card_popup(page)
+    popup = payment_popup(page)
     wait_until_ready(popup)
     found += violations(page, "card pop-up", "'#buy-modal'")
     enter_card(popup, DECLINED)

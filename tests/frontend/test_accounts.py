@@ -13,13 +13,13 @@ from catalog.models import Product
 from orders.models import Order
 from tests.frontend.shopper import (
     VISA,
-    card_popup,
     click_buy,
     enter_card,
     fill_login_form,
     fill_signup_form,
     log_in,
     pay_button,
+    payment_popup,
     sign_up,
 )
 
@@ -168,10 +168,10 @@ def test_a_rejected_login_while_paying_comes_back_to_the_product_after_logging_i
     expect(page.get_by_text("no longer valid. Please log in again.")).to_be_visible()
     assert Order.objects.count() == 0
     fill_login_form(page, user.email)
-    expect(card_popup(page)).to_be_visible()
-    expect(card_popup(page)).to_contain_text("Canvas Tote")
+    expect(payment_popup(page)).to_be_visible()
+    expect(payment_popup(page)).to_contain_text("Canvas Tote")
     # The quantity chosen before the login ended, not 1 again.
-    expect(card_popup(page).get_by_label("Quantity")).to_have_value("3")
+    expect(payment_popup(page).get_by_label("Quantity")).to_have_value("3")
 
 
 def test_signing_up_on_the_way_to_buy_logs_in_and_reopens_that_product_with_its_quantity(
@@ -185,7 +185,7 @@ def test_signing_up_on_the_way_to_buy_logs_in_and_reopens_that_product_with_its_
     page.get_by_role("link", name="Create an account").click()
     fill_signup_form(page, "on.the.way@example.com", first_name="Robin")
 
-    popup = card_popup(page)
+    popup = payment_popup(page)
     expect(popup).to_be_visible()
     expect(popup).to_contain_text("Canvas Tote")
     # The quantity chosen before signing up, not 1 again.

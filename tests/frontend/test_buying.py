@@ -1,5 +1,7 @@
-"""Buying in a real browser: the card pop-up, Stripe.js PaymentMethods, declines and
-double clicks. (The bank's 3-D Secure step: test_three_d_secure.py.)
+"""Buying in a real browser: the payment pop-up, Stripe.js's Payment Element and
+ConfirmationTokens, declines and double clicks. (The bank's 3-D Secure step:
+test_three_d_secure.py; methods that leave the page or settle later:
+test_payment_methods.py.)
 
 Each journey is checked where it ends: in the database and at devstripe.
 """
@@ -15,16 +17,18 @@ from tests.frontend.shopper import (
     DECLINED,
     JUST_PAID,
     VISA,
-    card_popup,
     click_buy,
     enter_card,
     fill_login_form,
     log_in,
+    message_in_the_form,
     orders_posted,
     path_of,
     pay_button,
+    payment_popup,
     payments_posted,
     sign_up,
+    wait_until_ready,
     wait_until_true,
 )
 from tests.helpers import charges_at, succeeded_charges
@@ -36,9 +40,14 @@ def intents_created(devstripe):
     return devstripe.requests(path="/v1/payment_intents", method="POST")
 
 
-def payment_method_at(devstripe, payment_method_id):
+def confirmation_token_at(devstripe, confirmation_token_id):
     client = stripe.StripeClient(devstripe.secret_key, base_addresses={"api": devstripe.url})
-    return client.v1.payment_methods.retrieve(payment_method_id).to_dict()
+    return client.v1.confirmation_tokens.retrieve(confirmation_token_id).to_dict()
+
+
+def confirmation_tokens_made(devstripe):
+    """The ConfirmationTokens Stripe.js made (POST /v1/confirmation_tokens)."""
+    return devstripe.requests(path="/v1/confirmation_tokens", method="POST")
 
 
 def test_a_new_shopper_signs_up_is_logged_in_pays_and_finds_the_order_paid(page, devstripe):
@@ -75,22 +84,26 @@ def test_a_new_shopper_signs_up_is_logged_in_pays_and_finds_the_order_paid(page,
     expect(page.get_by_role("main")).to_contain_text("$39.98")
 
     # The card went from the page to Stripe (with the publishable key); the shop got a
-    # PaymentMethod id, never the card number, and paid with it through a PaymentIntent.
-    [made] = devstripe.requests(path="/v1/payment_methods", method="POST")
+    # ConfirmationToken id, never the card number, and paid with it through a
+    # PaymentIntent it created for the amount in its database.
+    [made] = confirmation_tokens_made(devstripe)
     assert made["key_kind"] == "publishable"
     [request] = posted
     body = json.loads(request.post_data)
-    assert "token" not in body
-    assert payment_method_at(devstripe, body["payment_method"])["card"]["last4"] == "4242"
+    assert "token" not in body and "payment_method" not in body
+    assert body["confirmation_token"].startswith("ctoken_")
+    token = confirmation_token_at(devstripe, body["confirmation_token"])
+    assert token["payment_method_preview"]["card"]["last4"] == "4242"
     assert body["product"] == order.product_id and body["quantity"] == 2
     assert "4242" not in request.post_data
     [intent] = intents_created(devstripe)
     assert intent["params"]["amount"] == "3998"
     assert order.stripe_payment_intent_id.startswith("pi_")
+    assert token["payment_intent"] == order.stripe_payment_intent_id  # used, once
     [confirmed] = devstripe.requests(
         path=f"/v1/payment_intents/{order.stripe_payment_intent_id}/confirm", method="POST"
     )
-    assert confirmed["params"]["payment_method"] == body["payment_method"]
+    assert confirmed["params"]["confirmation_token"] == body["confirmation_token"]
     [charge] = charges_at(devstripe)
     assert (charge["status"], charge["amount"]) == ("succeeded", 3998)
 
@@ -147,8 +160,8 @@ def test_a_declined_card_shows_stripes_message_and_another_card_pays_the_same_or
         "/api/order/",
         f"/api/order/{paid.id}/pay/",
     ]
-    methods = [json.loads(request.post_data)["payment_method"] for request in posted]
-    assert methods[0] != methods[1]  # a PaymentMethod per card
+    tokens = [json.loads(request.post_data)["confirmation_token"] for request in posted]
+    assert tokens[0] != tokens[1]  # a ConfirmationToken per attempt
     assert len(succeeded_charges(devstripe)) == 1
     assert len(charges_at(devstripe)) == 2  # the declined one and the paid one
 
@@ -162,11 +175,16 @@ def test_card_details_stripe_js_refuses_never_reach_the_shop(page, user, devstri
     posted = orders_posted(page)
     log_in(page, user.email)
     popup = click_buy(page, "Sticker Pack")
+    wait_until_ready(popup)
     popup.get_by_label("Card number").fill("4242 4242 42")
     pay_button(popup).click()
 
-    expect(popup.locator(".pay-error")).to_have_text("Your card number is incomplete.")
+    # elements.submit() refused it: the Element says why by the field, the pop-up where.
+    expect(message_in_the_form(popup, "Your card number is incomplete.")).to_be_visible()
+    expect(popup.locator(".pay-error")).to_have_text("Please check the payment details above.")
+    expect(pay_button(popup)).to_be_enabled()
     assert posted == []
+    assert confirmation_tokens_made(devstripe) == []
     assert Order.objects.count() == 0
 
 
@@ -180,9 +198,10 @@ def test_a_double_click_on_pay_makes_one_order_and_one_charge(page, user, devstr
     pay_button(popup).dblclick()
 
     expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
-    assert len(posted) == 1
+    assert len(posted) == 1  # one confirmation token posted
+    assert "confirmation_token" in json.loads(posted[0].post_data)
     assert Order.objects.count() == 1
-    assert len(devstripe.requests(path="/v1/payment_methods", method="POST")) == 1
+    assert len(confirmation_tokens_made(devstripe)) == 1
     assert len(intents_created(devstripe)) == 1
     assert len(charges_at(devstripe)) == 1
 
@@ -212,9 +231,9 @@ def test_pay_again_after_a_lost_connection_retries_the_same_attempt(page, user, 
     expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     assert len(posted) == 2
     assert posted[0].headers["idempotency-key"] == posted[1].headers["idempotency-key"]
-    # The same PaymentMethod (made once), product and quantity.
+    # The same ConfirmationToken (made once), product and quantity.
     assert posted[0].post_data == posted[1].post_data
-    assert len(devstripe.requests(path="/v1/payment_methods", method="POST")) == 1
+    assert len(confirmation_tokens_made(devstripe)) == 1
     assert Order.objects.get().status == "PAID"
     assert len(charges_at(devstripe)) == 1
 
@@ -229,7 +248,7 @@ def test_a_logged_out_shopper_who_clicks_buy_logs_in_and_comes_back_to_the_produ
     expect(page.get_by_text("Log in (or sign up) to buy Field Notebook.")).to_be_visible()
     fill_login_form(page, user.email)
 
-    popup = card_popup(page)
+    popup = payment_popup(page)
     expect(popup).to_be_visible()
     expect(popup).to_contain_text("Field Notebook")
     expect(popup.get_by_label("Card number")).to_be_focused()

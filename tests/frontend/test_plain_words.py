@@ -24,13 +24,13 @@ def test_a_server_error_is_told_in_a_plain_sentence(page, shop):
     expect(page.get_by_role("button", name="Try again")).to_be_visible()
 
 
-def test_a_card_form_that_cannot_load_is_told_in_a_plain_sentence(page, user, devstripe):
+def test_a_payment_form_that_cannot_load_is_told_in_a_plain_sentence(page, user, devstripe):
     page.route(lambda url: url.startswith(devstripe.url), lambda route: route.abort())
     log_in(page, user.email)
     popup = click_buy(page, "Canvas Tote")
 
     error = popup.locator(".pay-error")
-    expect(error).to_have_text("Card payments are unavailable right now.")
+    expect(error).to_have_text("Payments are unavailable right now.")
     expect(popup.locator(".pay-advice")).to_contain_text("Nothing was charged.")
     assert not TECHNICAL.search(popup.locator(".card-feedback").inner_text())
     expect(popup).not_to_have_attribute("aria-busy", "true")

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Product
-from tests.frontend.shopper import card_popup, fill_login_form, log_in, wait_until_ready
+from tests.frontend.shopper import fill_login_form, log_in, payment_popup, wait_until_ready
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ def test_buying_from_the_products_page_keeps_the_quantity_through_the_login(page
 
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     fill_login_form(page, user.email)
-    popup = card_popup(page)
+    popup = payment_popup(page)
     wait_until_ready(popup)
     expect(popup).to_contain_text("Canvas Tote")
     expect(popup.get_by_label("Quantity")).to_have_value("2")
@@ -45,7 +45,7 @@ def test_a_logged_in_shopper_buys_from_the_products_page(page, user, devstripe):
     page.goto(f"/#/products/{tote.id}")
     page.locator("#main").get_by_label("Quantity").select_option("3")
     page.get_by_role("button", name="Buy Canvas Tote").click()
-    popup = card_popup(page)
+    popup = payment_popup(page)
     wait_until_ready(popup)
     expect(popup.get_by_label("Quantity")).to_have_value("3")
 

@@ -21,20 +21,26 @@ from playwright.sync_api import expect
 from orders.models import Order
 from tests.frontend.conftest import DESKTOP, PHONE
 from tests.frontend.shopper import (
+    ACCOUNT_PAYS,
     DECLINED,
     JUST_PAID,
     PAYMENT_PENDING,
+    PROCESSING,
+    REDIRECT_METHOD,
     THREE_D_SECURE,
     VISA,
     bank_check,
+    choose_payment_method,
     click_buy,
     close_popup,
+    enter_bank_account,
     enter_card,
     fail_authentication,
     fill_login_form,
     log_in,
     pay_button,
     pay_now,
+    redirect_page_button,
     sign_up,
     wait_until_true,
 )
@@ -47,7 +53,7 @@ DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 PICTURES = {
     "home",
     "catalog",
-    "card_popup",
+    "payment_popup",
     "payment_submitted",
     "orders_paid",
     "declined",
@@ -56,7 +62,7 @@ PICTURES = {
     "three_d_secure_failed",
     "signup_error",
     "phone_home",
-    "phone_card_popup",
+    "phone_payment_popup",
     "phone_orders",
     "payment_pending",
     "phone_payment_pending",
@@ -65,6 +71,11 @@ PICTURES = {
     "pay_now_popup",
     "order_pay_now",
     "phone_order_pay_now",
+    "redirect_page",
+    "redirect_failed",
+    "bank_debit_popup",
+    "payment_processing",
+    "phone_payment_processing",
 }
 
 
@@ -139,7 +150,7 @@ def test_a_new_shopper_buys(page, devstripe, screenshot):
     popup = click_buy(page, "Idempotent T-shirt")
     popup.get_by_label("Quantity").select_option("2")
     enter_card(popup, VISA)
-    screenshot(page, "card_popup")
+    screenshot(page, "payment_popup")
     pay_button(popup).click()
     expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     expect(popup).to_be_hidden()
@@ -207,7 +218,7 @@ def test_on_a_phone(phone_page, user, devstripe, screenshot):
     expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
     popup = click_buy(page, "Canvas Tote")
     enter_card(popup, VISA)
-    screenshot(page, "phone_card_popup")
+    screenshot(page, "phone_payment_popup")
     pay_button(popup).click()
     expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible()
     page.get_by_role("link", name="View my orders").click()
@@ -248,3 +259,33 @@ def test_a_failed_order_paid_later(page, user, devstripe, screenshot):
     page.goto(f"/#/orders/{failed.id}")
     expect(page.get_by_role("heading", name="Payment failed")).to_be_visible()
     at_desktop_and_phone_width(page, screenshot, "order_pay_now")
+
+
+@pytest.mark.browser
+def test_a_payment_page_and_a_bank_debit(
+    page, user, devstripe, webhooks_to, shop, bank_debits_settle_after, screenshot
+):
+    webhooks_to(shop)
+    bank_debits_settle_after(120_000)  # settled at the end, once the pictures are taken
+    log_in(page, user.email)
+    popup = click_buy(page, "Field Notebook")
+    choose_payment_method(popup, REDIRECT_METHOD)
+    pay_button(popup).click()
+    fail = redirect_page_button(page, "Fail test payment")
+    expect(fail).to_be_visible()
+    screenshot(page, "redirect_page")
+    fail.click()
+    expect(page.get_by_role("heading", name="Payment failed")).to_be_visible(timeout=15_000)
+    screenshot(page, "redirect_failed")
+
+    page.get_by_role("link", name="Catalog").click()
+    popup = click_buy(page, "Team Cap")
+    enter_bank_account(popup, ACCOUNT_PAYS)
+    screenshot(page, "bank_debit_popup")
+    pay_button(popup).click()
+    expect(page.get_by_role("heading", name=PROCESSING)).to_be_visible()
+    at_desktop_and_phone_width(page, screenshot, "payment_processing")
+
+    # The bank debit goes through: the page ends paid before the test ends.
+    devstripe.settle(Order.objects.get(product__name="Team Cap").stripe_payment_intent_id)
+    expect(page.get_by_role("heading", name=JUST_PAID)).to_be_visible(timeout=20_000)

@@ -1,6 +1,7 @@
 """Paying with a card whose bank asks for 3-D Secure, in a real browser.
 
-The pop-up makes a PaymentMethod with Stripe.js, the shop answers `requires_action`,
+The pop-up makes a ConfirmationToken with Stripe.js (the Payment Element), the shop
+confirms the order's PaymentIntent with it and answers `requires_action`,
 Stripe.js's handleNextAction shows the bank's step (devstripe's test page, in a frame)
 and the page then asks the shop to confirm/: the shop settles from Stripe, never from
 the browser's word. Each journey is checked in the database and at devstripe.
@@ -175,8 +176,9 @@ def test_a_failed_authentication_shows_why_and_another_card_pays_the_same_order(
         first.idempotency_key,
         second.idempotency_key,
     ]
-    methods = [json.loads(posted[i].post_data)["payment_method"] for i in (0, 2)]
-    assert methods[0] != methods[1] and confirmed[1]["params"]["payment_method"] == methods[1]
+    tokens = [json.loads(posted[i].post_data)["confirmation_token"] for i in (0, 2)]
+    assert tokens[0] != tokens[1]
+    assert [c["params"]["confirmation_token"] for c in confirmed] == tokens
     [charge] = succeeded_charges(devstripe)
     assert charge["payment_intent"] == intent
 

@@ -9,7 +9,9 @@ every BEGIN and COMMIT is the shop's own.
 An order costs at most 8 statements (the shopper, the product, the order, its attempt
 and the Idempotency-Key inserted in one transaction before Stripe is called; the
 attempt, the order and the key's answer updated in one after it) and 2 write
-transactions; the throttles' counts come on top when they live in the database cache.
+transactions, whichever way it is paid (a token, a PaymentMethod or a
+ConfirmationToken); the throttles' counts come on top when they live in the database
+cache.
 """
 
 import re
@@ -23,6 +25,7 @@ from django.db import connection
 
 from orders import payments
 from orders.models import IdempotencyRecord, Order, PaymentAttempt
+from tests.orders.confirmation_token_helpers import card_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,12 +161,40 @@ def buy(shopper_api, product, devstripe):
     return post
 
 
+class ConfirmationToken:
+    """A ConfirmationToken (single use) made at devstripe for the test card, fresh per
+    order: `body()` puts its id where this stands."""
+
+    def __init__(self, payment_method):
+        self.payment_method = payment_method
+
+
 PAYMENTS = {
     "token": ({"token": "tok_visa"}, 201, "PAID"),
     "payment_intent": ({"payment_method": "pm_card_visa"}, 201, "PAID"),
+    "confirmation_token": (
+        {"confirmation_token": ConfirmationToken("pm_card_visa")},
+        201,
+        "PAID",
+    ),
     "declined_token": ({"token": "tok_chargeDeclined"}, 402, "FAILED"),
     "declined_payment_intent": ({"payment_method": "pm_card_chargeDeclined"}, 402, "FAILED"),
+    "declined_confirmation_token": (
+        {"confirmation_token": ConfirmationToken("pm_card_chargeDeclined")},
+        402,
+        "FAILED",
+    ),
 }
+
+
+def body(devstripe, payment):
+    """The request body of one order paid as PAYMENTS says (made before the count)."""
+    return {
+        name: card_token(devstripe, value.payment_method)
+        if isinstance(value, ConfirmationToken)
+        else value
+        for name, value in PAYMENTS[payment][0].items()
+    }
 
 
 def answered(response, status, order_status):
@@ -175,12 +206,13 @@ def answered(response, status, order_status):
 
 @pytest.mark.parametrize("payment", PAYMENTS)
 def test_an_order_costs_8_statements_in_2_write_transactions(
-    buy, payment, django_assert_max_num_queries
+    buy, payment, django_assert_max_num_queries, devstripe
 ):
-    body, status, order_status = PAYMENTS[payment]
+    _, status, order_status = PAYMENTS[payment]
+    paying = body(devstripe, payment)
 
     with at_most(django_assert_max_num_queries, ORDER_STATEMENTS, ORDER_WRITE_TRANSACTIONS):
-        response = buy(**body)
+        response = buy(**paying)
 
     order = answered(response, status, order_status)
     attempt = order.attempts.get()
@@ -194,12 +226,13 @@ def test_an_order_costs_8_statements_in_2_write_transactions(
 def test_a_replayed_key_costs_5_statements_and_leaves_nothing_written(
     buy, payment, django_assert_max_num_queries, devstripe
 ):
-    body, status, order_status = PAYMENTS[payment]
-    first = buy(**body)
+    _, status, order_status = PAYMENTS[payment]
+    paying = body(devstripe, payment)
+    first = buy(**paying)
     stripe_calls = len(devstripe.requests(method="POST"))
 
     with at_most(django_assert_max_num_queries, REPLAY_STATEMENTS, REPLAY_WRITE_TRANSACTIONS):
-        replay = buy(**body)
+        replay = buy(**paying)
 
     assert replay.status_code == first.status_code == status
     assert replay.json() == first.json()
@@ -210,10 +243,11 @@ def test_a_replayed_key_costs_5_statements_and_leaves_nothing_written(
 
 @pytest.mark.parametrize("payment", PAYMENTS)
 def test_with_the_database_cache_the_throttles_add_one_read_and_one_write_transaction(
-    buy, payment, database_cache, django_assert_max_num_queries
+    buy, payment, database_cache, django_assert_max_num_queries, devstripe
 ):
-    body, status, order_status = PAYMENTS[payment]
-    buy(key="warm-up", **body)  # the counts exist: what a shopper's next payment costs
+    _, status, order_status = PAYMENTS[payment]
+    buy(key="warm-up", **body(devstripe, payment))  # the counts exist: a next payment's cost
+    paying = body(devstripe, payment)
     declined = order_status == "FAILED"
     throttles = THROTTLE_STATEMENTS + (DECLINE_STATEMENTS if declined else 0)
     throttle_transactions = THROTTLE_WRITE_TRANSACTIONS * (2 if declined else 1)
@@ -226,7 +260,7 @@ def test_with_the_database_cache_the_throttles_add_one_read_and_one_write_transa
         ORDER_WRITE_TRANSACTIONS + throttle_transactions,
         savepoints=cache_writes,
     ) as cost:
-        response = buy(**body)
+        response = buy(**paying)
 
     answered(response, status, order_status)
     assert len(cost.of_the_shop()) <= ORDER_STATEMENTS, cost

@@ -52,7 +52,9 @@ def test_the_order_has_one_payment_intent_and_each_card_confirms_it(pay, devstri
     params = creation["params"]
     assert params["amount"] == "5997"
     assert params["currency"] == "usd"
-    assert params["payment_method_types"] == ["card"]
+    # Automatic payment methods: whatever the Payment Element offers (issue 14).
+    assert params["automatic_payment_methods"] == {"enabled": "true"}
+    assert "payment_method_types" not in params
     # Created without a card, so that repeating the creation is always the same request.
     assert "payment_method" not in params and "confirm" not in params
     assert params["metadata"] == {
@@ -65,6 +67,11 @@ def test_the_order_has_one_payment_intent_and_each_card_confirms_it(pay, devstri
     [confirmation] = devstripe.requests(path="/v1/payment_intents/*", method="POST")
     assert confirmation["path"] == f"/v1/payment_intents/{order.stripe_payment_intent_id}/confirm"
     assert confirmation["params"]["payment_method"] == "pm_card_visa"
+    # Every confirmation says where a redirecting method comes back to, and keeps 3-D
+    # Secure in Stripe.js.
+    assert confirmation["params"]["return_url"] == attempt.return_url
+    assert attempt.return_url == f"http://testserver/?order={order.id}"
+    assert confirmation["params"]["use_stripe_sdk"] == "true"
     assert confirmation["idempotency_key"] == attempt.idempotency_key
     assert attempt.kind == PaymentAttempt.Kind.PAYMENT_INTENT
     assert attempt.idempotency_key.startswith(f"order-{order.id}-payment_intent-1-")

@@ -92,7 +92,8 @@ def test_stripe_saying_the_payment_intent_already_succeeded_settles_the_order_pa
     # request died before anything was written): confirming it again is refused by
     # Stripe with payment_intent_unexpected_state and the succeeded PaymentIntent.
     stripe_client(devstripe).v1.payment_intents.confirm(
-        declined_order.stripe_payment_intent_id, {"payment_method": "pm_card_visa"}
+        declined_order.stripe_payment_intent_id,
+        {"payment_method": "pm_card_visa", "return_url": "https://shop.test/"},
     )
 
     again = pay(shopper_api, declined_order.id, "pm_card_mastercard")

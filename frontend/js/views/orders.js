@@ -6,9 +6,14 @@
  * A payment whose outcome is not known yet (the shop could not hear from Stripe, or the
  * answer was lost) shows as "Payment pending — confirming with Stripe": the page asks
  * the shop to settle the order (confirm/) at growing intervals until Stripe has
- * decided, and offers nothing that could pay for that purchase a second time. A failed
- * order the shop can still take a payment for has "Pay now", here and in My orders: the
- * card pop-up for that same order.
+ * decided, and offers nothing that could pay for that purchase a second time. So does a
+ * shopper coming back from a payment page (a bank's, a wallet's: js/app.js).
+ *
+ * A payment Stripe is processing (a bank debit: it settles minutes or days later, by
+ * webhook) shows as "Processing — we will confirm your payment": the page asks the shop
+ * for the order now and then, while it is open, and shows it paid or failed once the
+ * webhook has settled it. A failed order the shop can still take a payment for has
+ * "Pay now", here and in My orders: the payment pop-up for that same order.
  */
 (function (Shop, $) {
   'use strict';
@@ -60,6 +65,13 @@
     heading: 'Payment pending — your bank is waiting for you',
     lead: 'Your bank asks you to confirm this payment before it goes through.',
   };
+  const PROCESSING = {
+    icon: 'bi-bank text-info',
+    heading: 'Processing — we will confirm your payment',
+    lead: 'Your bank is processing the payment, which can take from a few minutes to a few days. '
+      + 'There is no need to pay again: this page updates by itself, and once the payment '
+      + 'goes through, a receipt is emailed to you and My orders shows the order paid.',
+  };
   const GAVE_UP = {
     icon: 'bi-hourglass-split text-warning',
     heading: 'Payment pending',
@@ -72,6 +84,9 @@
   // that, the shop's own reconciliation settles the order.
   const CONFIRM_DELAYS_MS = [1000, 2000, 3000, 5000, 8000, 13000, 21000, 30000];
   const CONFIRM_FOR_MS = 3 * 60 * 1000;
+  // A processing payment settles by webhook: the page reads the order (no call to
+  // Stripe) soon, then less and less often, for as long as it is open.
+  const PROCESSING_DELAYS_MS = [2000, 3000, 5000, 8000, 13000, 21000, 30000, 60000];
 
   function isPaid(order) {
     return order.status === 'PAID' || order.status === 'REFUNDED';
@@ -80,6 +95,18 @@
   /* An attempt's outcome is unknown: the order may be paid any moment. */
   function awaitsOutcome(order) {
     return !isPaid(order) && (order.status === 'PENDING' || order.payment_pending === true);
+  }
+
+  /* Stripe is processing the order's payment (e.g. a bank debit): a webhook settles it.
+     The order is PENDING, or still FAILED when the debit pays an order that failed
+     before: either way it is neither paid nor failed until then. */
+  function isProcessing(order) {
+    return !isPaid(order) && order.payment_processing === true;
+  }
+
+  /* The badge: "Processing" for an order whose payment Stripe is processing. */
+  function shownStatus(order) {
+    return isProcessing(order) ? 'PROCESSING' : order.status;
   }
 
   /* The shop takes another card for this order (servers before can_pay: any failed one;
@@ -107,8 +134,10 @@
     $row.find('.order-product').text(order.product.name);
     $row.find('.order-quantity').text(order.quantity);
     $row.find('.order-amount').text(Shop.format.money(order.amount, order.currency));
-    Shop.ui.statusBadge($row.find('.order-status'), order.status);
-    if (awaitsOutcome(order)) {
+    Shop.ui.statusBadge($row.find('.order-status'), shownStatus(order));
+    if (isProcessing(order)) {
+      $row.find('.order-note').text('Your bank is processing the payment');
+    } else if (awaitsOutcome(order)) {
       $row.find('.order-note').text('Confirming the payment with Stripe');
     } else if (order.status === 'FAILED') {
       $row.find('.order-failure').text(order.failure_message).attr('title', order.failure_message);
@@ -158,7 +187,7 @@
     $view.find('.order-product').text(order.product.name);
     $view.find('.order-quantity').text(order.quantity);
     $view.find('.order-amount').text(Shop.format.money(order.amount, order.currency));
-    Shop.ui.statusBadge($view.find('.order-status'), order.status);
+    Shop.ui.statusBadge($view.find('.order-status'), shownStatus(order));
     $view.find('.order-date').text(Shop.format.date(order.created));
   }
 
@@ -249,7 +278,7 @@
   /* Asks the shop to settle `order` (confirm/) at growing intervals, until Stripe has
      decided (paid or failed), the bank waits for the shopper, the shopper left this
      page, or a few minutes have passed. No answer, a 503 or a 202 means: ask again. */
-  function confirmUntilSettled($view, order) {
+  function confirmUntilSettled($view, order, { now = false } = {}) {
     const started = Date.now();
     let round = 0;
     showHeadline($view, CONFIRMING, '', true);
@@ -275,6 +304,8 @@
       const latest = (body && body.order) || order;
       if (body && body.requires_action && body.client_secret) {
         showBankWaiting($view, latest, body.client_secret);
+      } else if (isProcessing(latest)) {
+        watchProcessing($view, latest);
       } else if (!awaitsOutcome(latest) && (isPaid(latest) || latest.status === 'FAILED')) {
         // Settled while the shopper waited here: a payment they just made.
         showOrder($view, latest, true);
@@ -293,14 +324,61 @@
       );
     }
 
-    askLater(0);
+    if (now) ask();
+    else askLater(0);
   }
 
-  /* An order just shown: confirmed with the shop while its outcome is unknown
-     (`pending`: the pop-up got no answer, or one that left it open). */
-  function present($view, order, pending, justPaid = false) {
-    if (!isPaid(order) && (pending || awaitsOutcome(order))) confirmUntilSettled($view, order);
-    else showOrder($view, order, justPaid);
+  /* A payment Stripe is processing: the order is read now and then (GET, which costs the
+     shop no call to Stripe) until the webhook has settled it, for as long as the shopper
+     stays on the page. */
+  function watchProcessing($view, order) {
+    let round = 0;
+    showHeadline($view, PROCESSING);
+    showDetails($view, order);
+    announce($view, PROCESSING.heading);
+
+    function readLater() {
+      const delay = PROCESSING_DELAYS_MS[Math.min(round, PROCESSING_DELAYS_MS.length - 1)];
+      round += 1;
+      setTimeout(read, delay);
+    }
+
+    function onOrder(latest) {
+      if (!onPage($view)) return;
+      if (isProcessing(latest)) {
+        showDetails($view, latest);
+        readLater();
+      } else if (isPaid(latest) || latest.status === 'FAILED') {
+        showOrder($view, latest, true);
+        announce($view, isPaid(latest) ? JUST_PAID.heading : HEADLINES[latest.status].heading);
+      } else {
+        confirmUntilSettled($view, latest, { now: true }); // pending, and no longer processing
+      }
+    }
+
+    function read() {
+      if (!onPage($view)) return;
+      Shop.api.get(`/api/order/${order.id}/`, { auth: true }).then(
+        ({ body }) => onOrder(body),
+        (error) => {
+          if (!onPage($view) || error.handled) return; // left, or logged out
+          if (error.status === 404) failed($view.find('.order-card').addClass('p-4'), error);
+          else readLater(); // no answer, or a 5xx: read again later
+        },
+      );
+    }
+
+    readLater();
+  }
+
+  /* An order just shown: followed while Stripe processes its payment, and confirmed
+     with the shop while its outcome is unknown (`pending`: the pop-up got no answer, or
+     one that left it open; `returned`: the shopper came back from a payment page). */
+  function present($view, order, pending, justPaid = false, returned = false) {
+    if (isProcessing(order)) watchProcessing($view, order);
+    else if (!isPaid(order) && (pending || returned || awaitsOutcome(order))) {
+      confirmUntilSettled($view, order, { now: returned });
+    } else showOrder($view, order, justPaid);
   }
 
   function failed($where, error, retry) {
@@ -362,8 +440,9 @@
       Shop.api.get(`/api/order/${id}/`, { auth: true })
         .then(({ body }) => {
           $card.empty().append($details);
-          // `seen`: the pop-up just paid it, and only the answer was lost.
-          present($view, body, Boolean(seen && seen.pending), Boolean(seen));
+          // `seen`: the pop-up just paid it, and only the answer was lost; or the
+          // shopper is back from a payment page.
+          present($view, body, Boolean(seen && seen.pending), Boolean(seen), Boolean(seen && seen.returned));
         })
         .catch((error) => failed($card.addClass('p-4'), error, load));
     };
@@ -378,6 +457,11 @@
     /* Only the order's id is known (its answer was lost): its page loads and confirms it. */
     rememberPending(id) {
       recent.set(id, { order: null, pending: true });
+    },
+    /* The shopper is back from a payment page for this order: its page asks the shop at
+       once how the payment ended (the address's word is never taken for it). */
+    rememberReturn(id) {
+      recent.set(id, { order: null, pending: true, returned: true });
     },
   };
 })(window.Shop = window.Shop || {}, jQuery);
