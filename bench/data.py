@@ -106,6 +106,14 @@ def _state():
         "by_status": by_status,
         "paid_charge_ids": list(paid.values_list("stripe_charge_id", flat=True)),
         "paid_order_ids": list(paid.values_list("id", flat=True)),
+        # PENDING with an attempt whose answer was lost: settled by reconcile_orders.
+        "unknown_order_ids": list(
+            orders.filter(
+                status=Order.Status.PENDING, attempts__status=PaymentAttempt.Status.UNKNOWN
+            )
+            .values_list("id", flat=True)
+            .distinct()
+        ),
         "attempts": PaymentAttempt.objects.filter(order__in=orders).count(),
         "attempts_by_status": dict(
             PaymentAttempt.objects.filter(order__in=orders)

@@ -74,6 +74,35 @@ def test_a_long_failure_message_does_not_widen_my_orders(page, user):
     assert failure.bounding_box()["height"] <= 2 * 24  # two lines at most
 
 
+@pytest.mark.parametrize("width", [320, 390])
+def test_my_orders_fit_a_phone_whatever_the_order_numbers_have_grown_to(browser, shop, user, width):
+    # A shop's order numbers grow (MariaDB's test runs reach four digits): a failed order
+    # with six digits, its date, quantity, status, reason and Pay now.
+    product = Product.objects.get(name="Canvas Tote")
+    Order.objects.create(
+        id=999_999,
+        user=user,
+        product=product,
+        quantity=2,
+        amount=2 * int(product.price * Decimal(100)),
+        currency=product.currency,
+        status=Order.Status.FAILED,
+        failure_message="Your card was declined.",
+    )
+    page = open_page(browser, shop, {"width": width, "height": 740}, is_mobile=True)
+    page.goto("/#/login?next=/orders")
+    fill_login_form(page, user.email)
+    row = page.locator('tr[data-order-id="999999"]')
+    expect(row.get_by_role("button", name="Pay order 999999 again")).to_be_visible()
+
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    card = page.locator(".orders-table").bounding_box()
+    for part in (".order-amount", ".order-status", ".order-row-actions .btn"):
+        box = row.locator(part).bounding_box()
+        assert box["x"] + box["width"] <= card["x"] + card["width"], (part, box, card)
+    page.context.close()
+
+
 def test_the_navbar_stays_one_row_on_a_320_px_screen(browser, shop):
     page = open_page(browser, shop, {"width": 320, "height": 640}, is_mobile=True)
     page.goto("/")
