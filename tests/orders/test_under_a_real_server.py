@@ -137,11 +137,16 @@ def test_a_webhook_from_stripe_settles_an_order_whose_answer_was_lost(
     assert response.status_code == 503
     assert response.json()["order"]["payment_pending"] is True
     order = Order.objects.get()
-    wait_for(lambda: Order.objects.get().status == "PAID")
+
+    def delivered():
+        return [d for d in devstripe.webhooks() if d["type"] == "charge.succeeded"]
+
+    # devstripe records a delivery once the shop has answered it, which is just after
+    # the shop committed the order PAID: wait for both.
+    wait_for(lambda: Order.objects.get().status == "PAID" and delivered())
     order.refresh_from_db()
     assert order.status == "PAID"
-    delivered = [d for d in devstripe.webhooks() if d["type"] == "charge.succeeded"]
-    assert delivered and delivered[0]["status"] == 200
+    assert delivered()[0]["status"] == 200
     assert assert_shop_and_stripe_agree(devstripe) == 1
 
 
