@@ -528,19 +528,7 @@ def finish_redirect(
     if not authorized:
         _authentication_failed(ctx, intent, pm)
         return intent
-    charge = new_charge(
-        ctx,
-        amount=intent["amount"],
-        currency=intent["currency"],
-        description=intent["description"],
-        meta=intent["metadata"],
-        card=None,
-        decline=None,
-        payment_method=pm["id"],
-        payment_intent=intent["id"],
-        billing_details=pm["billing_details"],
-        method_details=methods.charge_details(pm),
-    )
+    charge = _method_charge(ctx, intent, pm)
     intent.update(
         latest_charge=charge["id"],
         next_action=None,
@@ -552,10 +540,12 @@ def finish_redirect(
     return intent
 
 
-def _start_processing(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any]) -> None:
-    """A bank debit: the charge is pending, the PaymentIntent processing, until it settles
-    (after the processing delay, or POST /_devstripe/payment_intents/:id/settle)."""
-    charge = new_charge(
+def _method_charge(
+    ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any], pending: bool = False
+) -> dict[str, Any]:
+    """The charge of a PaymentIntent paid by a method that is not a card (a redirect, a
+    bank debit): its details come from the PaymentMethod, never a card's."""
+    return new_charge(
         ctx,
         amount=intent["amount"],
         currency=intent["currency"],
@@ -567,8 +557,14 @@ def _start_processing(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any]) -> N
         payment_intent=intent["id"],
         billing_details=pm["billing_details"],
         method_details=methods.charge_details(pm),
-        pending=True,
+        pending=pending,
     )
+
+
+def _start_processing(ctx: Ctx, intent: dict[str, Any], pm: dict[str, Any]) -> None:
+    """A bank debit: the charge is pending, the PaymentIntent processing, until it settles
+    (after the processing delay, or POST /_devstripe/payment_intents/:id/settle)."""
+    charge = _method_charge(ctx, intent, pm, pending=True)
     intent.update(
         latest_charge=charge["id"], next_action=None, status="processing", last_payment_error=None
     )
