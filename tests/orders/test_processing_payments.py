@@ -239,3 +239,45 @@ def test_a_failed_order_whose_bank_debit_fails_too_shows_the_banks_reason(
     failed = shopper_api.get(f"/api/order/{order.id}/").json()
     assert (failed["payment_processing"], failed["can_pay"]) == (False, True)
     assert money_held_for(bank, order) == 0
+
+
+def test_a_bank_debits_webhooks_twice_and_out_of_order_pay_it_once(api, shopper_api, mug, bank):
+    order = order_in(processing_order(shopper_api, mug, bank))
+    bank.settle(order.stripe_payment_intent_id)
+    events = events_about(bank, order.stripe_payment_intent_id)  # processing, then settled
+
+    # Late, twice, newest first: "processing" arrives after "succeeded".
+    answers = deliver_events(api, list(reversed(events)) * 2)
+
+    assert all(answer.status_code == 200 for answer in answers)
+    order.refresh_from_db()
+    assert order.status == "PAID"
+    assert order.attempts.get().status == PaymentAttempt.Status.SUCCEEDED
+    assert money_held_for(bank, order) == order.amount
+
+
+def test_a_token_payment_whose_process_died_after_stripe_confirmed_is_paid_by_reconcile(
+    shopper_api, mug, devstripe
+):
+    # The request's process dies after Stripe confirmed: its attempt stays "started",
+    # nothing answered. Past the attempt's lease, reconcile sends it again with its key
+    # and parameters and Stripe repeats its first answer: paid once.
+    order = order_in(place(shopper_api, mug, confirmation_token=card_token(devstripe)))
+    long_ago = timezone.now() - timedelta(hours=1)
+    Order.objects.filter(pk=order.pk).update(status="PENDING", updated=long_ago)
+    PaymentAttempt.objects.filter(order=order).update(
+        status=PaymentAttempt.Status.STARTED, created=long_ago, updated=long_ago
+    )
+    confirmations = len(devstripe.requests(method="POST"))
+
+    reconcile()
+
+    order.refresh_from_db()
+    assert order.status == "PAID"
+    assert order.attempts.get().status == PaymentAttempt.Status.SUCCEEDED
+    assert money_held_for(devstripe, order) == order.amount
+    assert len(payment_intents_at(devstripe, order)) == 1
+    # Reconcile may retrieve the PaymentIntent or send the confirmation again: never a
+    # second confirmation that Stripe carries out anew.
+    after = devstripe.requests(method="POST")[confirmations:]
+    assert not [r for r in after if r["path"].endswith("/confirm") and not r["replayed"]]
