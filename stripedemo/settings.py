@@ -466,5 +466,10 @@ LOGGING = {
         # django-axes: its failed-login and lockout warnings stay (they are the record of
         # password guessing); its routine "cleaned up" lines do not.
         "axes": {"level": "WARNING"},
+        # The stripe SDK logs two INFO lines per API request (its URL, then the status);
+        # the shop logs what each payment did itself (orders.*), so at INFO they were
+        # two of the five lines a paid order wrote, for nothing (issue 13). With
+        # LOG_LEVEL=DEBUG they come back, with the bodies.
+        "stripe": {"level": "DEBUG" if env("LOG_LEVEL", "INFO") == "DEBUG" else "WARNING"},
     },
 }
