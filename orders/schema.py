@@ -181,10 +181,27 @@ DECLINED = OpenApiResponse(
     description="The card was declined or failed authentication; the order is `FAILED` "
     "(with a PaymentMethod, pay it again with another card).",
 )
+
+
+class UnavailableSerializer(ErrorSerializer):
+    """The payment's outcome is not known yet, or the shop could not take the request."""
+
+    order = OrderSerializer(
+        required=False,
+        help_text="The order as it is now (`PENDING`, settled later). Absent when the shop "
+        "could not take the request at all (its payment limits could not be counted): "
+        "nothing was placed or paid; send it again.",
+    )
+
+    class Meta:
+        ref_name = "Unavailable"
+
+
 STRIPE_UNAVAILABLE = OpenApiResponse(
-    PaymentErrorSerializer,
+    UnavailableSerializer,
     description="Stripe could not be reached; the order stays `PENDING` and is settled "
-    "later (by webhook or `reconcile_orders`).",
+    "later (by webhook or `reconcile_orders`). Rarely, the shop was too busy to take the "
+    "request (no `order`): nothing was placed; send it again.",
 )
 NO_SUCH_ORDER = {404: error("No order with this id among yours.")}
 THROTTLED = {

@@ -9,27 +9,35 @@ database). A refusal is a 429 with Retry-After and a sentence for the shopper.
 
 The three limits of a payment request are read from the cache together and written
 together (`PaymentThrottles`): with the database cache each count would otherwise cost
-a query and a write transaction of its own, on every payment.
+a query and a write transaction of its own, on every payment. That one transaction is
+run again when MySQL ends it as a deadlock (`_in_one_transaction`).
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import BaseDatabaseCache
-from django.db import router, transaction
-from rest_framework.exceptions import Throttled
+from django.db import OperationalError, connections, router, transaction
+from rest_framework import status
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from stripedemo.throttling import ClientAddressThrottleMixin
 
+log = logging.getLogger("orders.throttling")
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rest_framework.request import Request
     from rest_framework.views import APIView
+
+T = TypeVar("T")
 
 TOO_MANY = "Too many payment attempts. Please wait {seconds} seconds before trying again."
 TOO_MANY_DECLINES = (
@@ -81,8 +89,14 @@ class PaymentThrottle(SimpleRateThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.prepare(request, view) is None:
             return True
-        if not self.allows(self.cache.get(self.key, []), self.timer()):
+        if not _in_one_transaction(self._count):
             raise self.refusal()
+        return True
+
+    def _count(self) -> bool:
+        """Read this limit's count, and count the request if the limit allows it."""
+        if not self.allows(self.cache.get(self.key, []), self.timer()):
+            return False
         if self.counts_requests:
             self.cache.set(self.key, self.history, self.duration)
         return True
@@ -134,33 +148,76 @@ class PaymentThrottles(BaseThrottle):
     def allow_request(self, request: Request, view: APIView) -> bool:
         throttles = [limit() for limit in self.limits]
         keys = {throttle: throttle.prepare(request, view) for throttle in throttles}
-        with _cache_transaction():
-            histories = cache.get_many([key for key in keys.values() if key is not None])
-            now = PaymentThrottle.timer()
-            counted: dict[PaymentThrottle, list[float]] = {}
-            refused = None
-            for throttle, key in keys.items():
-                if key is None:
-                    continue
-                if not throttle.allows(histories.get(key, []), now):
-                    refused = throttle
-                    break
-                if throttle.counts_requests:
-                    counted[throttle] = throttle.history
-            for throttle, history in counted.items():
-                cache.set(throttle.key, history, throttle.duration)
+        refused = _in_one_transaction(lambda: self._count(keys))
         if refused is not None:
             raise refused.refusal()
         return True
 
+    def _count(self, keys: dict[PaymentThrottle, str | None]) -> PaymentThrottle | None:
+        """Read the counts, count this request where it is allowed, and return the first
+        limit that refuses it (None: allowed)."""
+        histories = cache.get_many([key for key in keys.values() if key is not None])
+        now = PaymentThrottle.timer()
+        counted: dict[PaymentThrottle, list[float]] = {}
+        refused = None
+        for throttle, key in keys.items():
+            if key is None:
+                continue
+            if not throttle.allows(histories.get(key, []), now):
+                refused = throttle
+                break
+            if throttle.counts_requests:
+                counted[throttle] = throttle.history
+        for throttle, history in counted.items():
+            cache.set(throttle.key, history, throttle.duration)
+        return refused
 
-def _cache_transaction() -> AbstractContextManager[object]:
-    """The database cache writes each key in a transaction of its own: one for all of a
-    request's counts. Other caches need no database transaction (and get none)."""
+
+class CountsBusy(APIException):
+    """The payment limits' counts could not be written (the database kept refusing the
+    transaction as a deadlock): nothing was placed or paid, the client may send it again."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The shop is busy right now. Please try again in a moment."
+    default_code = "busy"
+
+
+# MySQL's ER_LOCK_DEADLOCK: InnoDB chose this transaction as a deadlock's victim and
+# rolled it back ("try restarting transaction").
+MYSQL_DEADLOCK = 1213
+DEADLOCK_ATTEMPTS = 3
+
+
+def _in_one_transaction(work: Callable[[], T]) -> T:
+    """Run `work` (reads and writes of the counts) in one transaction, again when the
+    database ends it as a deadlock.
+
+    The database cache deletes a count it finds expired when it reads it: two payments
+    of one shopper (or from one address) arriving as their count expires each delete and
+    write that row, and InnoDB may end one of them as a deadlock. Both transactions only
+    wrote counts, so the victim (rolled back whole) is simply run again; past a few
+    deadlocks in a row the request gets a 503, having placed nothing.
+    """
     backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, BaseDatabaseCache):
-        return transaction.atomic(using=router.db_for_write(backend.cache_model_class))
-    return nullcontext()
+    if not isinstance(backend, BaseDatabaseCache):
+        return work()  # other caches need no database transaction (and get none)
+    alias = router.db_for_write(backend.cache_model_class)
+    # Inside a caller's transaction only the caller could run it all again.
+    attempts = 1 if connections[alias].in_atomic_block else DEADLOCK_ATTEMPTS
+    for _ in range(attempts):
+        try:
+            with transaction.atomic(using=alias):
+                return work()
+        except OperationalError as error:
+            if not _is_deadlock(error):
+                raise
+            deadlock = error
+    raise CountsBusy() from deadlock
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    cause = error.__cause__
+    return bool(cause is not None and cause.args and cause.args[0] == MYSQL_DEADLOCK)
 
 
 def record_decline(request: Request) -> None:
@@ -169,10 +226,17 @@ def record_decline(request: Request) -> None:
     key = throttle.prepare(request, None)
     if key is None:
         return
-    with _cache_transaction():
+
+    def count() -> None:
         now = throttle.timer()
         history = [moment for moment in cache.get(key, []) if moment > now - throttle.duration]  # type: ignore[operator]
         cache.set(key, [now, *history], throttle.duration)
+
+    try:
+        _in_one_transaction(count)
+    except CountsBusy:
+        # The shopper has had the decline's answer: only the count is missing.
+        log.warning("decline not counted: the database kept refusing the count")
 
 
 class ConfirmThrottle(PaymentThrottle):

@@ -1,6 +1,8 @@
-"""Fixtures shared by the webhook tests of tests/orders."""
+"""Fixtures shared by the tests of tests/orders."""
 
 import pytest
+from django.core.cache import cache
+from django.core.management import call_command
 
 from orders import checkout
 from tests.orders.stripe_events import charge_attempt_for
@@ -18,3 +20,21 @@ def pending_order(user, product):
     order = checkout.place_order(user=user, product=product, quantity=1)
     charge_attempt_for(order)
     return order
+
+
+CACHE_TABLE = "orders_test_cache"
+
+
+@pytest.fixture
+def database_cache(settings):
+    """The throttles' counts in the database, as production keeps them without Redis."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+        }
+    }
+    call_command("createcachetable", verbosity=0)
+    cache.clear()
+    yield
+    cache.clear()

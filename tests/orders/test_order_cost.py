@@ -19,13 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
-from django.core.management import call_command
 from django.db import connection
 
 from orders import payments
 from orders.models import IdempotencyRecord, Order, PaymentAttempt
 from tests.orders.confirmation_token_helpers import card_token
+from tests.orders.conftest import CACHE_TABLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +46,6 @@ THROTTLE_STATEMENTS = 1 + 2 * 3 + 1
 DECLINE_STATEMENTS = 1 + 3 + 1
 THROTTLE_WRITE_TRANSACTIONS = 1
 
-CACHE_TABLE = "order_cost_cache"
 
 # Statements that start, end or nest a transaction: not work the shop asked for. On
 # SQLite Django sends BEGIN itself (MySQL's client library starts transactions unseen).
@@ -131,21 +129,6 @@ def at_most(django_assert_max_num_queries, statements, write_transactions, savep
         yield cost
     assert len(cost.statements) <= statements, cost
     assert cost.write_transactions <= write_transactions, cost
-
-
-@pytest.fixture
-def database_cache(settings):
-    """The throttles' counts in the database, as production keeps them without Redis."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": CACHE_TABLE,
-        }
-    }
-    call_command("createcachetable", verbosity=0)
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
