@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
+import random
+import time
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
@@ -158,7 +160,7 @@ class PaymentThrottles(BaseThrottle):
         limit that refuses it (None: allowed)."""
         histories = cache.get_many([key for key in keys.values() if key is not None])
         now = PaymentThrottle.timer()
-        counted: dict[PaymentThrottle, list[float]] = {}
+        counted: dict[str, PaymentThrottle] = {}
         refused = None
         for throttle, key in keys.items():
             if key is None:
@@ -167,9 +169,12 @@ class PaymentThrottles(BaseThrottle):
                 refused = throttle
                 break
             if throttle.counts_requests:
-                counted[throttle] = throttle.history
-        for throttle, history in counted.items():
-            cache.set(throttle.key, history, throttle.duration)
+                counted[key] = throttle
+        # Always in one order (by key, as the cache's read deletes expired counts
+        # through the key's index), so that two payments never hold each other's rows
+        # the other way round.
+        for key in sorted(counted):
+            cache.set(key, counted[key].history, counted[key].duration)
         return refused
 
 
@@ -185,7 +190,7 @@ class CountsBusy(APIException):
 # MySQL's ER_LOCK_DEADLOCK: InnoDB chose this transaction as a deadlock's victim and
 # rolled it back ("try restarting transaction").
 MYSQL_DEADLOCK = 1213
-DEADLOCK_ATTEMPTS = 3
+DEADLOCK_ATTEMPTS = 5
 
 
 def _in_one_transaction(work: Callable[[], T]) -> T:
@@ -204,7 +209,11 @@ def _in_one_transaction(work: Callable[[], T]) -> T:
     alias = router.db_for_write(backend.cache_model_class)
     # Inside a caller's transaction only the caller could run it all again.
     attempts = 1 if connections[alias].in_atomic_block else DEADLOCK_ATTEMPTS
-    for _ in range(attempts):
+    for attempt in range(attempts):
+        if attempt:
+            # A few milliseconds apart, at random: the transactions that deadlocked
+            # together do not start again at the same instant.
+            time.sleep(random.uniform(0, 0.005 * attempt))
         try:
             with transaction.atomic(using=alias):
                 return work()
