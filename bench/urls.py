@@ -1,27 +1,36 @@
 """The shop's URLs plus GET /bench/floor/: constant JSON as large as the catalog.
 
-The floor goes through the whole middleware stack but does no work of its own (no
-database, no serializer, no DRF), so every other figure is reported relative to it. Its
-size comes from BENCH_FLOOR_BYTES, which bench/run.py sets to the catalog's size.
+The floor is a minimal Django + DRF view: it goes through the whole middleware stack
+and DRF's request handling, content negotiation and JSON renderer, as the catalog does,
+but does no work of its own (no database, no serializer), so every other figure is
+reported relative to it. Its size comes from BENCH_FLOOR_BYTES, which bench/run.py sets
+to the catalog's size.
 """
 
 import os
 
-from django.http import HttpResponse
 from django.urls import include, path
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from stripedemo.urls import handler400, handler403, handler404, handler500  # noqa: F401
 
 _SIZE = int(os.environ.get("BENCH_FLOOR_BYTES", "1024"))
-_ENVELOPE = b'{"floor":""}'
-FLOOR_BODY = _ENVELOPE[:-2] + b"x" * max(_SIZE - len(_ENVELOPE), 0) + _ENVELOPE[-2:]
+# DRF's compact JSON of {"floor": "x…"}: 12 bytes around the string.
+FLOOR_DATA = {"floor": "x" * max(_SIZE - len('{"floor":""}'), 0)}
 
 
-def floor(request):
-    return HttpResponse(FLOOR_BODY, content_type="application/json")
+class Floor(APIView):
+    # As the catalog: anyone may read it, with no login to check.
+    authentication_classes = []
+    permission_classes = []
+
+    def get(self, request: Request) -> Response:
+        return Response(FLOOR_DATA)
 
 
 urlpatterns = [
-    path("bench/floor/", floor, name="bench-floor"),
+    path("bench/floor/", Floor.as_view(), name="bench-floor"),
     path("", include("stripedemo.urls")),
 ]
