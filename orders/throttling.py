@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import BaseDatabaseCache
 from django.db import OperationalError, connections, router, transaction
+from django.db.transaction import TransactionManagementError
 from rest_framework import status
 from rest_framework.exceptions import APIException, Throttled
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
@@ -193,6 +194,10 @@ MYSQL_DEADLOCK = 1213
 DEADLOCK_ATTEMPTS = 5
 
 
+class _CountsUndone(Exception):
+    """The cache swallowed a database error that ended the counts' transaction."""
+
+
 def _in_one_transaction(work: Callable[[], T]) -> T:
     """Run `work` (reads and writes of the counts) in one transaction, again when the
     database ends it as a deadlock.
@@ -202,13 +207,19 @@ def _in_one_transaction(work: Callable[[], T]) -> T:
     write that row, and InnoDB may end one of them as a deadlock. Both transactions only
     wrote counts, so the victim (rolled back whole) is simply run again; past a few
     deadlocks in a row the request gets a 503, having placed nothing.
+
+    The cache writes each key in a savepoint of its own and ignores a write that failed:
+    after a deadlock there (which ended the whole transaction, savepoint and all) the
+    next query raises TransactionManagementError, or, when there is none, the block
+    would end quietly rolled back with this request uncounted. Both are run again too.
     """
     backend = caches[DEFAULT_CACHE_ALIAS]
     if not isinstance(backend, BaseDatabaseCache):
         return work()  # other caches need no database transaction (and get none)
     alias = router.db_for_write(backend.cache_model_class)
+    connection = connections[alias]
     # Inside a caller's transaction only the caller could run it all again.
-    attempts = 1 if connections[alias].in_atomic_block else DEADLOCK_ATTEMPTS
+    attempts = 1 if connection.in_atomic_block else DEADLOCK_ATTEMPTS
     for attempt in range(attempts):
         if attempt:
             # A few milliseconds apart, at random: the transactions that deadlocked
@@ -216,12 +227,19 @@ def _in_one_transaction(work: Callable[[], T]) -> T:
             time.sleep(random.uniform(0, 0.005 * attempt))
         try:
             with transaction.atomic(using=alias):
-                return work()
-        except OperationalError as error:
-            if not _is_deadlock(error):
+                result = work()
+                if connection.needs_rollback:
+                    raise _CountsUndone
+                return result
+        except (OperationalError, TransactionManagementError, _CountsUndone) as error:
+            if isinstance(error, OperationalError) and not _is_deadlock(error):
                 raise
-            deadlock = error
-    raise CountsBusy() from deadlock
+            log.info(
+                "payment limits' counts run again",
+                extra={"reason": type(error).__name__, "attempt": attempt + 1},
+            )
+            undone = error
+    raise CountsBusy() from undone
 
 
 def _is_deadlock(error: OperationalError) -> bool:

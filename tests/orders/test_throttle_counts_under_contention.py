@@ -5,8 +5,9 @@ per payment (orders.throttling). The cache deletes a count it reads after it exp
 so two payments of one shopper arriving as their count expires both delete and write
 that row: on MariaDB, InnoDB then ends one of the two transactions as a deadlock. The
 benchmark found it (its counts expire every second): hundreds of payments answered 500.
-A deadlocked count is now counted again, and only a database that keeps refusing gets
-a 503 that placed nothing. Run on SQLite and on MariaDB, as scripts/test does.
+A deadlocked count is now counted again (also when the cache swallowed the deadlock),
+and only a database that keeps refusing gets a 503 that placed nothing. Run on SQLite
+and on MariaDB, as scripts/test does.
 """
 
 import threading
@@ -14,7 +15,8 @@ import time
 
 import MySQLdb
 import pytest
-from django.db import OperationalError, connections
+from django.db import OperationalError, connections, transaction
+from django.db.transaction import TransactionManagementError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -100,6 +102,24 @@ def test_a_database_that_keeps_deadlocking_gets_a_503_that_placed_nothing(databa
 
     assert busy.value.status_code == 503
     assert len(calls) == throttling.DEADLOCK_ATTEMPTS
+
+
+def test_counts_the_cache_left_broken_are_counted_again(database_cache):
+    """The cache writes each key in a savepoint and ignores a failed write: a deadlock
+    there ended the whole transaction, and Django then refuses the next query, or (with
+    none) would end the block rolled back, the request uncounted."""
+    calls = []
+
+    def work():
+        calls.append(1)
+        if len(calls) == 1:
+            raise TransactionManagementError("An error occurred in the current transaction.")
+        if len(calls) == 2:
+            transaction.set_rollback(True)  # as the cache leaves it after a swallowed error
+        return "counted"
+
+    assert throttling._in_one_transaction(work) == "counted"
+    assert len(calls) == 3
 
 
 def test_other_database_errors_are_not_run_again(database_cache):
