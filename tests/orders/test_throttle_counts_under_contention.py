@@ -15,12 +15,16 @@ import time
 
 import MySQLdb
 import pytest
+from django.core.cache.backends.db import DatabaseCache
 from django.db import OperationalError, connections, transaction
 from django.db.transaction import TransactionManagementError
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from orders import throttling
+from orders.models import IdempotencyRecord, Order
+from tests.orders.attempt_helpers import place
+from tests.orders.conftest import CACHE_TABLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,3 +133,60 @@ def test_other_database_errors_are_not_run_again(database_cache):
         throttling._in_one_transaction(work)
 
     assert len(calls) == 1
+
+
+class DeadlockingDatabaseCache(DatabaseCache):
+    """The database cache, whose reads InnoDB ends as a deadlock's victim while
+    `deadlocks_left` lasts: the fault, at the cache's own boundary."""
+
+    deadlocks_left = 0
+
+    def get_many(self, keys, version=None):
+        if DeadlockingDatabaseCache.deadlocks_left > 0:
+            DeadlockingDatabaseCache.deadlocks_left -= 1
+            raise deadlock()
+        return super().get_many(keys, version)
+
+
+@pytest.fixture
+def deadlocking_cache(settings, database_cache):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": f"{__name__}.DeadlockingDatabaseCache",
+            "LOCATION": CACHE_TABLE,
+        }
+    }
+    yield DeadlockingDatabaseCache
+    DeadlockingDatabaseCache.deadlocks_left = 0
+
+
+def test_a_payment_the_shop_was_too_busy_to_count_placed_nothing_and_its_key_is_free(
+    shopper_api, product, devstripe, deadlocking_cache
+):
+    deadlocking_cache.deadlocks_left = throttling.DEADLOCK_ATTEMPTS
+
+    busy = place(shopper_api, product, key="busy-1", token="tok_visa")
+
+    assert busy.status_code == 503
+    assert busy.json()["success"] is False and "order" not in busy.json()
+    assert not Order.objects.exists() and not IdempotencyRecord.objects.exists()
+    assert devstripe.requests(path="/v1/charges", method="POST") == []
+
+    # The same purchase, sent again with the same key, is placed and paid once.
+    again = place(shopper_api, product, key="busy-1", token="tok_visa")
+
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again
+    assert Order.objects.get().status == "PAID"
+    assert len(devstripe.requests(path="/v1/charges", method="POST")) == 1
+
+
+def test_a_payment_counted_after_a_deadlock_is_placed_once(
+    shopper_api, product, devstripe, deadlocking_cache
+):
+    deadlocking_cache.deadlocks_left = throttling.DEADLOCK_ATTEMPTS - 1
+
+    paid = place(shopper_api, product, key="after-deadlocks", token="tok_visa")
+
+    assert paid.status_code == 201
+    assert Order.objects.get().status == "PAID"
+    assert len(devstripe.requests(path="/v1/charges", method="POST")) == 1
