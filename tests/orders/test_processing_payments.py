@@ -256,7 +256,7 @@ def test_a_bank_debits_webhooks_twice_and_out_of_order_pay_it_once(api, shopper_
     assert money_held_for(bank, order) == order.amount
 
 
-def test_a_token_payment_whose_process_died_after_stripe_confirmed_is_paid_by_reconcile(
+def test_a_confirmation_token_payment_whose_process_died_after_stripe_confirmed_is_paid_once(
     shopper_api, mug, devstripe
 ):
     # The request's process dies after Stripe confirmed: its attempt stays "started",
