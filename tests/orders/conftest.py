@@ -32,6 +32,9 @@ def database_cache(settings):
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": CACHE_TABLE,
+            # Production's (DATABASE_CACHE_MAX_ENTRIES): Django's default of 300 would
+            # cull expired counts on its own, long before a real shop's table does.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
     call_command("createcachetable", verbosity=0)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from orders import leases, payments, receipts, recovery
 from orders.models import PaymentAnomaly
+from stripedemo.cache import delete_expired_entries
 
 # Longer than a run may take; a run that died holding the lease frees it after this.
 LEASE_SECONDS = 15 * 60
@@ -16,9 +17,9 @@ class Command(BaseCommand):
         "Settle from Stripe's own record every order whose state may not be Stripe's: "
         "pending orders older than --older-than seconds, attempts whose answer was lost, "
         "failed orders holding a PaymentIntent; cancel bank steps left for a day; email "
-        "the receipts still due; print payment anomalies. One run at a time across "
-        "instances (a database lease); safe to run again and again (a systemd timer does "
-        "every 5 minutes on Elastic Beanstalk)."
+        "the receipts still due; delete the database cache's expired entries; print "
+        "payment anomalies. One run at a time across instances (a database lease); safe to "
+        "run again and again (a systemd timer does every 5 minutes on Elastic Beanstalk)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -58,6 +59,8 @@ class Command(BaseCommand):
         # whose mail server failed.
         receipts.wait_for_background_sends(timeout=receipts.send_budget().total_seconds())
         receipt_run = receipts.send_due_receipts()
+        # The payment limits' counts of shoppers long gone: each payment would count them.
+        expired = delete_expired_entries()
         for anomaly in recovery.anomalies_since(started):
             self.stdout.write(
                 f"ANOMALY {anomaly.object_type} {anomaly.stripe_id} "
@@ -67,6 +70,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"reconciled {changed} order(s); {unavailable} left for the next run; "
             f"{finished} idempotency key(s) finished; "
+            f"{expired} expired cache entr(ies) deleted; "
             f"{receipt_run.sent} receipt(s) sent, {receipt_run.not_sent} left for the next run; "
             f"{PaymentAnomaly.objects.count()} payment anomaly(ies) on record "
             "(admin: Payment anomalies)."
