@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.services import sign_up
 from catalog.models import Product
+from orders import receipts
 from tests.helpers import PASSWORD, token_for
 from tests.servers import WEBHOOK_SECRET, shop_server
 
@@ -22,6 +23,15 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def receipts_sent_within_their_test(settings):
+    """A paid order's receipt is sent by a background thread (orders.receipts): it is
+    waited for before the test's settings (its devstripe, its mail backend) are put back,
+    so that it never asks the real Stripe, nor lands in another test's outbox."""
+    yield
+    assert receipts.wait_for_background_sends(timeout=receipts.send_budget().total_seconds())
 
 
 @pytest.fixture(autouse=True)
