@@ -4,9 +4,10 @@ Django's database cache deletes an expired row only when its key is read again, 
 the table passes MAX_ENTRIES (its cull), and every write first counts the whole table
 (`SELECT COUNT(*)`). The payment limits write a count per shopper and per client address
 on every payment (orders.throttling), most of which are never read again: a shop that
-has seen many shoppers keeps up to MAX_ENTRIES rows, nearly all long expired, and each
-payment counts them twice. On MariaDB that is 40 ms of the database's CPU per payment at
-99,000 rows, against 2 ms with only live counts (issue 13; bench/RESULTS.md).
+has seen many shoppers grows the table to MAX_ENTRIES rows, nearly all long expired
+(Django's cull then deletes those, and it grows again), and each payment counts them
+twice. On MariaDB that is 35–38 ms of the database's CPU per payment
+at 99,000 rows, against 2 ms with only live counts (bench/cache_table.py, RESULTS.md).
 `reconcile_orders` deletes the expired rows every few minutes.
 """
 
