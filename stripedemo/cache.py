@@ -68,7 +68,10 @@ def delete_expired_entries(alias: str = DEFAULT_CACHE_ALIAS) -> int:
             except OperationalError as error:
                 log.warning(
                     "expired cache entries left for the next run",
-                    extra={"deleted": deleted, "error_class": type(error.__cause__).__name__},
+                    extra={
+                        "deleted": deleted,
+                        "error_class": type(error.__cause__ or error).__name__,
+                    },
                 )
                 return deleted
             deleted += cursor.rowcount
