@@ -129,11 +129,19 @@ def measure(requests, database):
 
 
 def figure(values):
-    values = [value for value in values if value is not None]
-    if not values:
+    figures = spread(values)  # None when there is no figure (no database server here)
+    if figures is None:
         return "-"
-    figures = spread(values)
     return f"{figures['median']:.2f} ({figures['min']:.2f}–{figures['max']:.2f})"
+
+
+def table_row(label, rounds):
+    """A line of the table: the rounds' shop CPU, database CPU and wall time."""
+    return (
+        f"| {label} | "
+        + " | ".join(figure(r[column] for r in rounds) for column in range(3))
+        + " |"
+    )
 
 
 def main():
@@ -151,19 +159,12 @@ def main():
         fill_with_expired_counts(rows)
         measure(requests, None)  # warm-up: the live counts written once
         rounds = measure(requests, database)
-        print(
-            f"| {rows:,} expired rows | {figure(r[0] for r in rounds)} | "
-            f"{figure(r[1] for r in rounds)} | {figure(r[2] for r in rounds)} |",
-            flush=True,
-        )
+        print(table_row(f"{rows:,} expired rows", rounds), flush=True)
     deleted = delete_expired_entries()
     if deleted != SIZES[-1]:
         raise SystemExit(f"reconcile_orders' deletion removed {deleted} rows, not {SIZES[-1]}")
     rounds = measure(requests, database)
-    print(
-        f"| after reconcile_orders ({deleted:,} deleted) | {figure(r[0] for r in rounds)} | "
-        f"{figure(r[1] for r in rounds)} | {figure(r[2] for r in rounds)} |"
-    )
+    print(table_row(f"after reconcile_orders ({deleted:,} deleted)", rounds))
     print(f"load average after: {load_average()}")
     if ARGS.db == "mysql":
         connection.close()

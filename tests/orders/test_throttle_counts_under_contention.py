@@ -24,7 +24,6 @@ from rest_framework.test import APIRequestFactory
 from orders import throttling
 from orders.models import IdempotencyRecord, Order
 from tests.orders.attempt_helpers import place
-from tests.orders.conftest import CACHE_TABLE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -150,12 +149,9 @@ class DeadlockingDatabaseCache(DatabaseCache):
 
 @pytest.fixture
 def deadlocking_cache(settings, database_cache):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": f"{__name__}.DeadlockingDatabaseCache",
-            "LOCATION": CACHE_TABLE,
-        }
-    }
+    # The database cache as `database_cache` set it up, with only its class changed.
+    default = settings.CACHES["default"]
+    settings.CACHES = {"default": {**default, "BACKEND": f"{__name__}.DeadlockingDatabaseCache"}}
     yield DeadlockingDatabaseCache
     DeadlockingDatabaseCache.deadlocks_left = 0
 
